@@ -1,0 +1,8 @@
+"""doit entry point for this repository: the tasks come from the litert_build package.
+
+`doit` here builds every model in ./models.yaml (the bundled example).
+"""
+
+from litert_build.tasks import doit_config, task_convert  # noqa: F401
+
+DOIT_CONFIG = doit_config()

@@ -1,0 +1,1 @@
+"""Builders for the example models in the repository's models.yaml."""

@@ -1,0 +1,81 @@
+"""Example model builders: small, real, deterministic, no network.
+
+Each builder returns a built Keras model. litert-build calls them inside its
+conversion worker, so importing Keras here is fine.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+SEED = 1234
+
+
+def digits_classifier() -> keras.Model:
+    """An MLP trained on scikit-learn's bundled 8x8 digits (1,797 images), seeded."""
+    from sklearn.datasets import load_digits
+
+    keras.utils.set_random_seed(SEED)
+    digits = load_digits()
+    x = (digits.data / 16.0).astype("float32")
+    y = digits.target.astype("int32")
+    model = keras.Sequential(
+        [
+            keras.Input((64,), name="pixels"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10, activation="softmax", name="probabilities"),
+        ],
+        name="digits",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(x, y, epochs=15, batch_size=64, shuffle=False, verbose=0)
+    return model
+
+
+def listing_ranker() -> keras.Model:
+    """A Functional model with dict inputs (declared in non-alphabetical order) and dict outputs."""
+    keras.utils.set_random_seed(SEED)
+    inputs = {
+        "price": keras.Input((1,), name="price"),
+        "category_id": keras.Input((1,), dtype="int32", name="category_id"),
+        "text_features": keras.Input((16,), name="text_features"),
+    }
+    category = keras.layers.Flatten()(keras.layers.Embedding(10, 4)(inputs["category_id"]))
+    x = keras.layers.Concatenate()([inputs["price"], category, inputs["text_features"]])
+    x = keras.layers.Dense(32, activation="relu")(x)
+    outputs = {
+        "score": keras.layers.Dense(1, activation="sigmoid", name="score")(x),
+        "segment": keras.layers.Dense(3, activation="softmax", name="segment")(x),
+    }
+    return keras.Model(inputs, outputs, name="listing_ranker")
+
+
+@keras.saving.register_keras_serializable(package="examples")
+class ResidualMLP(keras.Model):
+    """A subclassed model: two residual dense blocks and a linear head."""
+
+    def __init__(self, width: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.stem = keras.layers.Dense(width)
+        self.blocks = [keras.layers.Dense(width, activation="gelu") for _ in range(2)]
+        self.norm = keras.layers.LayerNormalization()
+        self.head = keras.layers.Dense(4)
+
+    def call(self, features):
+        x = self.stem(features)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(self.norm(x))
+
+
+def residual_mlp() -> keras.Model:
+    keras.utils.set_random_seed(SEED)
+    model = ResidualMLP(name="residual_mlp")
+    model(np.zeros((1, 12), dtype="float32"))  # build: the input signature comes from this call
+    return model

@@ -1,0 +1,112 @@
+"""What a .tflite flatbuffer contains: operators and signatures, read without a runtime.
+
+Reading the flatbuffer (instead of asking an interpreter) works for artifacts the
+stock runtime cannot load, such as those with Select TF (Flex) ops.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class OpInventory:
+    builtin: dict[str, int] = field(default_factory=dict)
+    flex: dict[str, int] = field(default_factory=dict)  # Select TF ops, e.g. FlexMatrixInverse
+    custom: dict[str, int] = field(default_factory=dict)  # other custom ops
+
+    def to_json(self) -> dict[str, Any]:
+        return {"builtin": self.builtin, "flex": self.flex, "custom": self.custom}
+
+
+def _schema():
+    from ai_edge_litert import schema_py_generated
+
+    return schema_py_generated
+
+
+def _enum_names(enum_class) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def op_inventory(flatbuffer: bytes) -> OpInventory:
+    s = _schema()
+    model = s.Model.GetRootAsModel(flatbuffer, 0)
+    op_names = _enum_names(s.BuiltinOperator)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        oc = model.OperatorCodes(i)
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        custom = oc.CustomCode()
+        codes.append((op_names.get(code, str(code)), custom.decode() if custom else None))
+    counts: Counter[tuple[str, str | None]] = Counter()
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for o in range(subgraph.OperatorsLength()):
+            counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
+    inventory = OpInventory()
+    for (name, custom), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        if custom is None:
+            inventory.builtin[name] = n
+        elif custom.startswith("Flex"):
+            inventory.flex[custom] = n
+        else:
+            inventory.custom[custom] = n
+    return inventory
+
+
+def _tensor_json(subgraph, index: int, name: str, position: int) -> dict[str, Any]:
+    s = _schema()
+    types = _enum_names(s.TensorType)
+    tensor = subgraph.Tensors(index)
+    shape = [int(d) for d in tensor.ShapeAsNumpy()] if tensor.ShapeLength() else []
+    signature = (
+        [int(d) for d in tensor.ShapeSignatureAsNumpy()] if tensor.ShapeSignatureLength() else shape
+    )
+    quant = tensor.Quantization()
+    scales, zero_points, axis = [], [], 0
+    if quant is not None:
+        if quant.ScaleLength():
+            scales = [float(x) for x in np.asarray(quant.ScaleAsNumpy(), dtype=np.float64)]
+        if quant.ZeroPointLength():
+            zero_points = [int(x) for x in quant.ZeroPointAsNumpy()]
+        axis = int(quant.QuantizedDimension())
+    return {
+        "name": name,
+        "index": position,
+        "tensor_index": index,
+        "shape": shape,
+        "shape_signature": signature,
+        "dtype": types.get(tensor.Type(), str(tensor.Type())).lower(),
+        "quantization": {"scales": scales, "zero_points": zero_points, "quantized_dimension": axis},
+    }
+
+
+def signatures(flatbuffer: bytes, input_order: list[str], output_order: list[str]) -> dict[str, Any]:
+    """Per signature key: inputs and outputs with index, shape, shape_signature, dtype, quantization.
+
+    ``index`` is the position in the model's declared order (the order of the
+    Keras model's inputs and outputs), which LiteRT's own listing does not keep.
+    """
+    s = _schema()
+    model = s.Model.GetRootAsModel(flatbuffer, 0)
+    result = {}
+    for i in range(model.SignatureDefsLength()):
+        sig = model.SignatureDefs(i)
+        subgraph = model.Subgraphs(sig.SubgraphIndex())
+        result[sig.SignatureKey().decode()] = {
+            "inputs": _entries(subgraph, sig.InputsLength(), sig.Inputs, input_order),
+            "outputs": _entries(subgraph, sig.OutputsLength(), sig.Outputs, output_order),
+        }
+    return result
+
+
+def _entries(subgraph, count: int, get, order: list[str]) -> list[dict[str, Any]]:
+    items = [(get(j).Name().decode(), get(j).TensorIndex()) for j in range(count)]
+    rank = {name: pos for pos, name in enumerate(order)}
+    items.sort(key=lambda item: (rank.get(item[0], len(rank)), item[0]))
+    return [_tensor_json(subgraph, idx, name, pos) for pos, (name, idx) in enumerate(items)]

@@ -1,0 +1,221 @@
+"""Input-signature inference for Sequential, Functional and Subclassed Keras models.
+
+Rules (see the README, "Input signatures"):
+
+* Functional: the model's declared input structure. A dict of inputs gives one
+  artifact input per key, named by the key, in the model's declared order; a list
+  gives one per element, named by its Input's name.
+* Sequential: its single input (the model must be built).
+* Subclassed: the shapes recorded when the model was first called or built; an
+  input is named by the ``call`` parameter (or the dict key) it arrived through.
+* ``inputs:`` in models.yaml overrides inference.
+
+A dynamic leading (batch) dimension of an inferred input becomes ``batch_size``
+(default 1; ``null`` keeps it dynamic).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConversionError, ManifestError
+
+TENSOR_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/]*")
+
+
+@dataclass(frozen=True)
+class TensorSig:
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+
+
+@dataclass(frozen=True)
+class InputSignature:
+    """The artifact's inputs, in order, and how to pass them to the model's ``call``."""
+
+    tensors: tuple[TensorSig, ...]
+    structure: str  # "single" | "list" | "dict" | "args"
+    origin: str  # "manifest" | "functional" | "sequential" | "subclassed"
+
+    def pack(self, flat: list[Any]) -> tuple[Any, ...]:
+        """Positional arguments for ``model(...)`` from the flat list of input tensors."""
+        if self.structure == "single":
+            return (flat[0],)
+        if self.structure == "list":
+            return (list(flat),)
+        if self.structure == "dict":
+            return ({t.name: x for t, x in zip(self.tensors, flat, strict=True)},)
+        return tuple(flat)
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.tensors]
+
+
+def _unbuilt(model_name: str) -> ConversionError:
+    return ConversionError(
+        f"model '{model_name}' has not been built, so its inputs are unknown. "
+        "Call it once on example data in the builder (model(x)) or give "
+        "'inputs:' in models.yaml, e.g. inputs: [{name: x, shape: [1, 16], dtype: float32}]."
+    )
+
+
+def _check_name(name: str, model_name: str) -> str:
+    if not TENSOR_NAME.fullmatch(name):
+        raise ConversionError(
+            f"model '{model_name}': input name '{name}' cannot name a LiteRT signature input "
+            "(use letters, digits, '_', '.', '-', '/'). Rename it or give 'inputs:' in models.yaml."
+        )
+    return name
+
+
+def _fix_batch(shape: tuple[int | None, ...], batch_size: int | None) -> tuple[int | None, ...]:
+    if shape and shape[0] is None and batch_size is not None:
+        return (batch_size,) + tuple(shape[1:])
+    return tuple(shape)
+
+
+def _from_keras_tensor(x, name: str, batch_size: int | None, model_name: str) -> TensorSig:
+    import keras
+
+    shape = tuple(None if d is None else int(d) for d in x.shape)
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    return TensorSig(_check_name(name, model_name), _fix_batch(shape, batch_size), dtype)
+
+
+def infer_input_signature(
+    model, model_name: str, batch_size: int | None, explicit: list[dict[str, Any]] | None = None
+) -> InputSignature:
+    import keras
+    from keras.src.models.functional import Functional
+
+    is_sequential = isinstance(model, keras.Sequential)
+    is_functional = isinstance(model, Functional) and not is_sequential
+    if explicit:
+        return _explicit_signature(model, model_name, explicit, is_functional, is_sequential)
+
+    if is_sequential:
+        if not model.built or not model.inputs:
+            raise _unbuilt(model_name)
+        x = model.inputs[0]
+        return InputSignature(
+            (_from_keras_tensor(x, x.name, batch_size, model_name),), "single", "sequential"
+        )
+
+    if is_functional:
+        struct = model._inputs_struct
+        if isinstance(struct, dict):
+            tensors = tuple(
+                _from_keras_tensor(x, str(key), batch_size, model_name)
+                for key, x in struct.items()
+            )
+            _reject_nesting(struct.values(), model_name)
+            return InputSignature(tensors, "dict", "functional")
+        if isinstance(struct, (list, tuple)):
+            _reject_nesting(struct, model_name)
+            tensors = tuple(_from_keras_tensor(x, x.name, batch_size, model_name) for x in struct)
+            return InputSignature(tensors, "list", "functional")
+        return InputSignature(
+            (_from_keras_tensor(struct, struct.name, batch_size, model_name),),
+            "single",
+            "functional",
+        )
+
+    return _subclassed_signature(model, model_name, batch_size)
+
+
+def _reject_nesting(values, model_name: str) -> None:
+    for value in values:
+        if isinstance(value, (dict, list, tuple)):
+            raise ConversionError(
+                f"model '{model_name}' takes nested input structures, which a LiteRT signature "
+                "cannot express. Give a flat 'inputs:' list in models.yaml."
+            )
+
+
+def _subclassed_signature(model, model_name: str, batch_size: int | None) -> InputSignature:
+    shapes = getattr(model, "_build_shapes_dict", None)
+    if not model.built or not shapes:
+        raise _unbuilt(model_name)
+    dtype = model.input_dtype
+    params = [
+        p.name
+        for p in inspect.signature(model.call).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "training"
+    ]
+
+    def sig(name: str, shape) -> TensorSig:
+        shape = (None,) + tuple(shape[1:])  # the recorded batch size is the example's
+        return TensorSig(_check_name(name, model_name), _fix_batch(shape, batch_size), dtype)
+
+    def is_shape(value) -> bool:
+        return isinstance(value, (list, tuple)) and all(
+            isinstance(d, (int, type(None))) for d in value
+        )
+
+    values = list(shapes.values())
+    if len(values) == 1:
+        value = values[0]
+        name = params[0] if params else "input"
+        if is_shape(value):
+            return InputSignature((sig(name, value),), "single", "subclassed")
+        if isinstance(value, dict) and all(is_shape(v) for v in value.values()):
+            tensors = tuple(sig(str(k), v) for k, v in value.items())
+            return InputSignature(tensors, "dict", "subclassed")
+        if isinstance(value, (list, tuple)) and all(is_shape(v) for v in value):
+            tensors = tuple(sig(f"{name}_{i}", v) for i, v in enumerate(value))
+            return InputSignature(tensors, "list", "subclassed")
+    elif all(is_shape(v) for v in values):
+        names = params[: len(values)]
+        if len(names) == len(values):
+            return InputSignature(
+                tuple(sig(n, v) for n, v in zip(names, values, strict=True)), "args", "subclassed"
+            )
+    raise ConversionError(
+        f"model '{model_name}': cannot infer inputs from the shapes it was built with "
+        f"({shapes}). Give 'inputs:' in models.yaml."
+    )
+
+
+def _explicit_signature(
+    model, model_name: str, explicit: list[dict[str, Any]], is_functional: bool, is_sequential: bool
+) -> InputSignature:
+    tensors = tuple(
+        TensorSig(item["name"], tuple(item["shape"]), item.get("dtype", "float32"))
+        for item in explicit
+    )
+    names = [t.name for t in tensors]
+    if len(set(names)) != len(names):
+        raise ManifestError("input names must be unique.", model=model_name, field="inputs")
+    struct = getattr(model, "_inputs_struct", None) if is_functional else None
+    if isinstance(struct, dict):
+        if set(names) != set(struct):
+            raise ManifestError(
+                f"the model takes a dict with keys {list(struct)}; 'inputs' names {names}. "
+                "Use the model's keys.",
+                model=model_name, field="inputs",
+            )
+        return InputSignature(tensors, "dict", "manifest")
+    if isinstance(struct, (list, tuple)):
+        if len(struct) != len(tensors):
+            raise ManifestError(
+                f"the model takes {len(struct)} inputs; 'inputs' gives {len(tensors)}.",
+                model=model_name, field="inputs",
+            )
+        return InputSignature(tensors, "list", "manifest")
+    if len(tensors) == 1:
+        return InputSignature(tensors, "single", "manifest")
+    if is_sequential or struct is not None:
+        raise ManifestError(
+            f"the model takes one input; 'inputs' gives {len(tensors)}.",
+            model=model_name, field="inputs",
+        )
+    # A subclassed model given several inputs is called with a dict keyed by name.
+    return InputSignature(tensors, "dict", "manifest")

@@ -1,0 +1,355 @@
+"""models.yaml -> validated manifest: schema check, defaults merged, errors located.
+
+A problem with the file as a whole (bad YAML, wrong ``schema``, bad ``defaults``)
+raises :class:`ManifestError`. A problem with one model or one variant is kept on
+that entry instead, so every other model is still listed and built.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ManifestError
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+VARIANT_KINDS = ("float32",)
+DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {"float32": {"kind": "float32"}}
+
+# Defaults of the settings the worker reads; merged under the manifest's defaults.
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "safe_mode": True,
+    "batch_size": 1,
+    "allow_flex_ops": False,
+    "converter_options": {},
+}
+VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "float32": {"samples": 8, "seed": 0, "atol": 1e-4, "rtol": 1e-4, "int_range": [0, 10]},
+}
+# Model-level fields a variant may override.
+VARIANT_OVERRIDABLE = ("converter_options", "verify", "allow_flex_ops")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The published JSON Schema of models.yaml (litert_build/schema.json)."""
+    text = resources.files("litert_build").joinpath("schema.json").read_text()
+    return json.loads(text)
+
+
+@dataclass
+class VariantEntry:
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    error: ManifestError | None = None
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, VariantEntry] = field(default_factory=dict)
+    error: ManifestError | None = None
+
+
+@dataclass
+class Manifest:
+    path: Path
+    root: Path
+    artifacts_dir: Path
+    models: dict[str, ModelEntry]
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _MappingWithDuplicates(dict):
+    """A YAML mapping that remembers keys given more than once (PyYAML keeps the last)."""
+
+    duplicates: dict[str, list[int]]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    result = _MappingWithDuplicates()
+    result.duplicates = {}
+    lines: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in lines:
+            result.duplicates.setdefault(key, [lines[key]]).append(line)
+        lines[key] = line
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _duplicate_errors(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple, str]]:
+    found = []
+    if isinstance(value, dict):
+        for key, lines in getattr(value, "duplicates", {}).items():
+            found.append((path + (str(key),), f"given {len(lines)} times (lines {lines})"))
+        for key, sub in value.items():
+            found.extend(_duplicate_errors(sub, path + (str(key),)))
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            found.extend(_duplicate_errors(sub, path + (str(i),)))
+    return found
+
+
+# --------------------------------------------------------------------- validation
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _describe(error: Any) -> tuple[tuple[str, ...], str]:
+    """Turn one jsonschema error into (path of the offending field, what is allowed)."""
+    path = tuple(str(p) for p in error.absolute_path)
+    sch = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(sch.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in allowed)
+        key = unknown[0] if unknown else "?"
+        return path + (key,), (
+            f"unknown field '{key}'.{_did_you_mean(key, allowed)} Allowed: {', '.join(allowed)}."
+        )
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return path + (missing,), "is required but missing."
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        hint = _did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
+        return path, f"'{error.instance}' is not allowed.{hint} Allowed: {allowed}."
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = type(error.instance).__name__
+        return path, f"must be of type {expected}, got {got} ({error.instance!r})."
+    if error.validator == "pattern":
+        desc = sch.get("description", "")
+        return path, (
+            f"{error.instance!r} does not match the pattern {error.validator_value}. {desc}"
+        ).strip()
+    if error.validator == "propertyNames":
+        return path, f"name {error.instance!r} is not allowed: use letters, digits, _ . -"
+    if error.validator == "anyOf" and path and path[-2:-1] == ("variants",):
+        # A variant that is neither null nor a mapping: re-check against the mapping.
+        return path, f"must be a mapping of variant settings or empty, got {error.instance!r}."
+    return path, error.message
+
+
+def _validator(ref: str | None = None):
+    import jsonschema  # light, but only needed when validating
+
+    root = schema()
+    sub = root if ref is None else {"$ref": f"#/$defs/{ref}", "$defs": root["$defs"]}
+    return jsonschema.Draft202012Validator(sub)
+
+
+def _errors(instance: Any, ref: str | None = None) -> list[tuple[tuple[str, ...], str]]:
+    validator = _validator(ref)
+    errors = []
+    for err in validator.iter_errors(instance):
+        if err.validator == "anyOf" and err.context:
+            # Report the most specific alternative (usually the mapping one).
+            best = max(err.context, key=lambda e: len(e.absolute_path))
+            best_path = tuple(str(p) for p in err.absolute_path) + tuple(
+                str(p) for p in best.relative_path
+            )
+            p, msg = _describe(best)
+            errors.append((best_path + p[len(best_path):], msg))
+            continue
+        errors.append(_describe(err))
+    return sorted(set(errors))
+
+
+# -------------------------------------------------------------------------- merge
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge ``override`` onto ``base`` (override wins); inputs unchanged."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _plain(value: Any) -> Any:
+    """Strip the duplicate-tracking mapping type so settings are plain JSON data."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _resolve_variant(
+    model: dict[str, Any], name: str, raw: dict[str, Any] | None
+) -> dict[str, Any]:
+    raw = dict(raw or {})
+    kind = raw.pop("kind", name if name in VARIANT_KINDS else None)
+    if kind is None:
+        raise ManifestError(
+            f"no 'kind' given and '{name}' is not a kind. "
+            f"Add kind: one of {', '.join(VARIANT_KINDS)}.",
+            field="kind",
+        )
+    settings: dict[str, Any] = {"kind": kind}
+    for key in VARIANT_OVERRIDABLE:
+        base = model.get(key)
+        if key in raw and isinstance(base, dict):
+            settings[key] = deep_merge(base, raw.pop(key))
+        elif key in raw:
+            settings[key] = raw.pop(key)
+        elif base is not None:
+            settings[key] = copy.deepcopy(base)
+    settings["verify"] = deep_merge(VERIFY_DEFAULTS[kind], settings.get("verify", {}))
+    settings.update(raw)
+    return settings
+
+
+def _locate(file: str, model: str, path: tuple[str, ...], msg: str) -> tuple[str | None, ManifestError]:
+    """Split an error path under a model into (variant or None, located error)."""
+    variant = None
+    if len(path) >= 2 and path[0] == "variants":
+        variant, path = path[1], path[2:]
+    field_name = ".".join(path) if path else None
+    return variant, ManifestError(msg, file=file, model=model, variant=variant, field=field_name)
+
+
+def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> ModelEntry:
+    entry = ModelEntry(name=name)
+    raw_variants = raw.get("variants") if isinstance(raw, dict) else None
+    variant_names = list(raw_variants) if isinstance(raw_variants, dict) else []
+    merged = deep_merge(defaults, raw) if isinstance(raw, dict) else raw
+    problems = _errors(merged, "model") + [
+        (path, msg) for path, msg in _duplicate_errors(raw) if isinstance(raw, dict)
+    ]
+    model_errors: list[ManifestError] = []
+    variant_errors: dict[str, list[ManifestError]] = {}
+    for path, msg in problems:
+        variant, err = _locate(file, name, path, msg)
+        if variant is None:
+            model_errors.append(err)
+        else:
+            variant_errors.setdefault(variant, []).append(err)
+    if model_errors:
+        entry.error = _combine(model_errors)
+        for vname in variant_names or list(DEFAULT_VARIANTS):
+            entry.variants[vname] = VariantEntry(vname, error=entry.error)
+        return entry
+
+    merged = _plain(deep_merge(BUILTIN_DEFAULTS, merged))
+    variants = merged.pop("variants", None) or copy.deepcopy(DEFAULT_VARIANTS)
+    entry.settings = merged
+    for vname, vraw in variants.items():
+        if vname in variant_errors:
+            entry.variants[vname] = VariantEntry(vname, error=_combine(variant_errors[vname]))
+            continue
+        try:
+            entry.variants[vname] = VariantEntry(vname, _resolve_variant(merged, vname, vraw))
+        except ManifestError as exc:
+            exc = ManifestError(exc.detail, file=file, model=name, variant=vname, field=exc.field)
+            entry.variants[vname] = VariantEntry(vname, error=exc)
+    return entry
+
+
+def _combine(errors: list[ManifestError]) -> ManifestError:
+    if len(errors) == 1:
+        return errors[0]
+    first = errors[0]
+    combined = ManifestError(
+        "\n  ".join(["several problems:"] + [str(e) for e in errors]),
+        file=None,
+    )
+    combined.model, combined.variant, combined.field = first.model, first.variant, first.field
+    return combined
+
+
+# --------------------------------------------------------------------------- load
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a models.yaml. Raises ManifestError for file-level problems."""
+    path = Path(path)
+    file = path.name
+    if not path.is_file():
+        raise ManifestError(
+            f"no manifest at {path}. Create a models.yaml (see the README) or set "
+            "LITERT_BUILD_MANIFEST to its path.",
+            file=file,
+        )
+    try:
+        data = yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"is not valid YAML: {exc}", file=file) from None
+    if not isinstance(data, dict):
+        raise ManifestError("must be a mapping with 'schema' and 'models'.", file=file)
+
+    top_level = {k: v for k, v in data.items() if k != "models"}
+    top_level["models"] = {}  # models are validated one by one below
+    problems = _errors(top_level) + _duplicate_errors(top_level)
+    if problems:
+        p, msg = problems[0]
+        raise ManifestError(msg, file=file, field=".".join(p) or None)
+
+    models_raw = data.get("models")
+    if not isinstance(models_raw, dict):
+        raise ManifestError(
+            "must be a mapping of model name -> model settings.", file=file, field="models"
+        )
+    defaults = data.get("defaults") or {}
+    root = path.parent.resolve()
+    manifest = Manifest(
+        path=path.resolve(),
+        root=root,
+        artifacts_dir=root / data.get("artifacts", "artifacts"),
+        models={},
+    )
+    duplicates = getattr(models_raw, "duplicates", {})
+    for name, raw in models_raw.items():
+        name = str(name)
+        error = None
+        if name in duplicates:
+            error = ManifestError(
+                f"model name given {len(duplicates[name])} times (lines {duplicates[name]}); "
+                "model names must be unique.",
+                file=file, model=name,
+            )
+        elif not MODEL_NAME.fullmatch(name):
+            error = ManifestError(
+                "is not a valid model name: start with a letter or digit, then use letters, "
+                "digits, '_', '.' or '-'.",
+                file=file, model=name,
+            )
+        if error is not None:
+            manifest.models[name] = ModelEntry(
+                name, error=error, variants={"float32": VariantEntry("float32", error=error)}
+            )
+            continue
+        manifest.models[name] = _build_model(file, name, raw, defaults)
+    return manifest

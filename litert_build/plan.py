@@ -1,0 +1,115 @@
+"""Manifest -> plan: one build spec per model/variant, with the hashes it depends on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .artifacts import artifact_paths
+from .errors import ManifestError
+from .hashing import file_digest, settings_digest
+from .manifest import Manifest, load_manifest
+from .sources import resolve_source
+
+MANIFEST_ENV = "LITERT_BUILD_MANIFEST"
+
+
+@dataclass
+class BuildSpec:
+    """Everything the worker needs to build one artifact, as plain JSON-able data."""
+
+    model: str
+    variant: str
+    root: str = ""
+    version: str = ""
+    kind: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # resolved model + variant settings
+    source: dict[str, Any] = field(default_factory=dict)
+    deps: list[str] = field(default_factory=list)  # files, relative to root
+    input_hashes: dict[str, str] = field(default_factory=dict)  # file -> xxh3, plus "settings"
+    settings_hash: str = ""
+    tflite: str = ""  # target paths, relative to root
+    manifest: str = ""
+    error: str | None = None
+
+    @property
+    def task_name(self) -> str:
+        return f"{self.model}:{self.variant}"
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Plan:
+    manifest_path: Path
+    root: Path
+    specs: list[BuildSpec]
+
+
+def manifest_path() -> Path:
+    return Path(os.environ.get(MANIFEST_ENV, "models.yaml"))
+
+
+def make_plan(path: str | Path | None = None) -> Plan:
+    """Read models.yaml and produce one :class:`BuildSpec` per model/variant.
+
+    File-level manifest problems raise :class:`ManifestError`; a broken model or
+    variant becomes a spec whose ``error`` says what is wrong.
+    """
+    manifest = load_manifest(path or manifest_path())
+    specs = []
+    for entry in manifest.models.values():
+        source = None
+        source_error = entry.error
+        if source_error is None:
+            try:
+                source = resolve_source(manifest.root, entry.name, entry.settings)
+            except ManifestError as exc:
+                source_error = ManifestError(
+                    exc.detail, file=manifest.path.name, model=entry.name, field=exc.field
+                )
+        for vname, variant in entry.variants.items():
+            error = source_error or variant.error
+            if error is not None:
+                specs.append(BuildSpec(entry.name, vname, error=str(error)))
+                continue
+            specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings, source))
+    return Plan(manifest.path, manifest.root, specs)
+
+
+def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], variant: str,
+          variant_settings: dict[str, Any], source) -> BuildSpec:
+    settings = {k: v for k, v in model_settings.items() if k not in variant_settings}
+    settings.update(variant_settings)
+    tflite, json_path = artifact_paths(
+        manifest.artifacts_dir, model, settings["version"], variant
+    )
+    hashes = {rel: file_digest(manifest.root / rel) for rel in source.files}
+    # What defines the conversion besides file bytes: the settings and this tool's version.
+    settings_hash = settings_digest({"settings": settings, "litert_build": __version__})
+    hashes["settings"] = settings_hash
+    return BuildSpec(
+        model=model,
+        variant=variant,
+        root=str(manifest.root),
+        version=settings["version"],
+        kind=settings["kind"],
+        settings=settings,
+        source=source.to_json(),
+        deps=list(source.files),
+        input_hashes=hashes,
+        settings_hash=settings_hash,
+        tflite=_rel(manifest.root, tflite),
+        manifest=_rel(manifest.root, json_path),
+    )
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

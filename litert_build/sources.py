@@ -1,0 +1,159 @@
+"""Where a model comes from: resolve a manifest ``source`` to files, and load it.
+
+Resolving (paths, hashed files) happens at plan time and imports nothing heavy.
+Loading (:func:`load_model`) runs only inside the conversion worker.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+@dataclass
+class ResolvedSource:
+    """A model's source with every file it depends on (paths relative to the project root)."""
+
+    kind: str  # "keras" | "builder"
+    path: str | None = None  # keras file
+    module: str | None = None  # builder module
+    function: str | None = None  # builder function
+    weights: str | None = None
+    files: list[str] = field(default_factory=list)  # everything the content hash covers
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "module": self.module,
+            "function": self.function,
+            "weights": self.weights,
+            "files": list(self.files),
+        }
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()  # outside the project: keep it absolute
+
+
+def _existing_file(root: Path, value: str, field_name: str, model: str) -> Path:
+    path = (root / value).resolve()
+    if not path.is_file():
+        raise ManifestError(
+            f"file '{value}' not found (paths are relative to the folder of models.yaml: {root}).",
+            model=model, field=field_name,
+        )
+    return path
+
+
+def module_file(root: Path, module: str) -> Path | None:
+    """Find a module's source file without running it (its parent packages are imported)."""
+    added = str(root) not in sys.path
+    if added:
+        sys.path.insert(0, str(root))
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    finally:
+        if added:
+            sys.path.remove(str(root))
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    return Path(spec.origin)
+
+
+def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> ResolvedSource:
+    """Check a model's ``source`` and list the files whose bytes define the model."""
+    source = settings.get("source") or {}
+    given = [k for k in ("keras", "builder") if k in source]
+    if len(given) != 1:
+        raise ManifestError(
+            "give exactly one of 'keras: path/to/model.keras' or 'builder: package.module:function'"
+            f" (got {', '.join(given) or 'neither'}).",
+            model=model, field="source",
+        )
+    if "keras" in source:
+        for key in ("weights", "deps"):
+            if key in source:
+                raise ManifestError(
+                    f"'{key}' goes with 'builder:', not with 'keras:' (a .keras file holds its "
+                    "weights).", model=model, field=f"source.{key}",
+                )
+        path = _existing_file(root, source["keras"], "source.keras", model)
+        if not path.name.endswith(KERAS_SUFFIXES):
+            raise ManifestError(
+                f"'{source['keras']}' is not a Keras model file: expected one of "
+                f"{', '.join(KERAS_SUFFIXES)}.", model=model, field="source.keras",
+            )
+        rel = _relative(root, path)
+        return ResolvedSource(kind="keras", path=rel, files=[rel])
+
+    module, _, function = source["builder"].partition(":")
+    origin = module_file(root, module)
+    if origin is None:
+        raise ManifestError(
+            f"module '{module}' not found. It is imported with the folder of models.yaml "
+            f"({root}) on sys.path; check the spelling or install the package.",
+            model=model, field="source.builder",
+        )
+    resolved = ResolvedSource(kind="builder", module=module, function=function)
+    files = [_relative(root, origin)]
+    if "weights" in source:
+        weights = _existing_file(root, source["weights"], "source.weights", model)
+        resolved.weights = _relative(root, weights)
+        files.append(resolved.weights)
+    for pattern in source.get("deps", []):
+        matches = sorted(glob.glob(str(root / pattern), recursive=True))
+        matches = [m for m in matches if Path(m).is_file()]
+        if not matches:
+            raise ManifestError(
+                f"glob '{pattern}' matches no file (relative to {root}).",
+                model=model, field="source.deps",
+            )
+        files.extend(_relative(root, Path(m)) for m in matches)
+    resolved.files = sorted(set(files), key=files.index)
+    return resolved
+
+
+# ------------------------------------------------------------------ worker side
+
+
+def load_model(root: Path, source: dict[str, Any], safe_mode: bool, model_name: str):
+    """Load the Keras model a resolved source describes. Imports Keras: worker only."""
+    import keras
+
+    if source["kind"] == "keras":
+        return keras.saving.load_model(root / source["path"], compile=False, safe_mode=safe_mode)
+
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    module = importlib.import_module(source["module"])
+    builder = getattr(module, source["function"], None)
+    if not callable(builder):
+        raise ManifestError(
+            f"'{source['module']}' has no function '{source['function']}'.",
+            model=model_name, field="source.builder",
+        )
+    model = builder()
+    if not isinstance(model, keras.Model):
+        raise ManifestError(
+            f"builder '{source['module']}:{source['function']}' returned "
+            f"{type(model).__name__}, not a keras.Model.",
+            model=model_name, field="source.builder",
+        )
+    if source.get("weights"):
+        model.load_weights(root / source["weights"])
+    return model
