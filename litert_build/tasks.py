@@ -40,6 +40,17 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR) -> dict[str, Any]
     }
 
 
+class settings_changed(config_changed):  # noqa: N801 - used like doit's config_changed
+    """doit ``uptodate`` check on the settings hash, named so ``doit info`` says what it is."""
+
+    def __init__(self, digest: str, where: str):
+        super().__init__(digest)
+        self.where = where
+
+    def __repr__(self) -> str:
+        return f"settings of {self.where} in models.yaml (or litert-build's version) changed"
+
+
 def _path_for_doit(root: Path, rel: str) -> str:
     """Paths relative to the working directory when the project is there, else absolute."""
     path = root / rel
@@ -85,7 +96,7 @@ def task_convert():
             "actions": [(run_worker, [spec.to_json()])],
             "file_dep": [_path_for_doit(root, rel) for rel in spec.deps],
             "targets": targets,
-            "uptodate": [config_changed(spec.settings_hash)],
+            "uptodate": [settings_changed(spec.settings_hash, spec.task_name)],
             "clean": True,
         }
 

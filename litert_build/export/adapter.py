@@ -93,8 +93,16 @@ def make_serving_function(
     import numpy as np
     import tensorflow as tf
 
-    # One eager call on zeros tells us the output structure (and catches call errors early).
-    probe = [np.zeros(example_shape(t.shape), dtype=t.dtype) for t in signature.tensors]
+    # One eager call tells us the output structure (and catches call errors early). Floats
+    # are random rather than zeros, which break layers such as a matrix inverse; integers
+    # are zeros, a valid index for any embedding.
+    rng = np.random.default_rng(0)
+    probe = [
+        rng.standard_normal(example_shape(t.shape)).astype(t.dtype)
+        if np.issubdtype(np.dtype(t.dtype), np.floating)
+        else np.zeros(example_shape(t.shape), dtype=t.dtype)
+        for t in signature.tensors
+    ]
     try:
         probe_out = model(*signature.pack(probe), training=False)
     except Exception as exc:  # the model's own error, with our context

@@ -1,0 +1,111 @@
+"""End to end on the bundled example: build, load, verify, rebuild nothing, clean."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import numpy as np
+from conftest import load_json, run_build
+
+from litert_build.export.inventory import op_inventory
+
+EXPECTED = {
+    "digits": "1.0.0",
+    "listing_ranker": "0.3.0",
+    "residual_mlp": "2.1.0",
+}
+
+
+def artifact(project, model, variant="float32"):
+    folder = project / "artifacts" / model / EXPECTED[model]
+    return folder / f"{model}.{variant}.tflite", folder / f"{model}.{variant}.json"
+
+
+def test_first_build_converts_every_model(example_project):
+    log = (example_project / "first_build.log").read_text()
+    for model in EXPECTED:
+        assert f".  convert:{model}:float32" in log
+        tflite, manifest = artifact(example_project, model)
+        data = tflite.read_bytes()
+        meta = load_json(manifest)
+        assert meta["artifact"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert meta["artifact"]["size"] == len(data)
+        assert (meta["model"], meta["version"], meta["variant"]) == (model, EXPECTED[model], "float32")
+        assert meta["verification"]["status"] == "passed"
+        assert meta["flex_ops"] == []
+        # Weights are constants in the file: no resource-variable ops left behind.
+        assert "READ_VARIABLE" not in op_inventory(data).builtin
+        assert set(meta["tools"]) >= {"python", "tensorflow", "keras", "ai-edge-litert", "litert-build"}
+        assert meta["inputs_xxh3"]["examples/models.py"]
+
+
+def test_artifact_runs_in_stock_runtime_and_matches_keras(example_project):
+    """Independent of the worker: load the artifact and the Keras model here and compare."""
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    from examples.models import digits_classifier  # noqa: F401 - the repo's copy, same code
+
+    tflite, _ = artifact(example_project, "digits")
+    interpreter = Interpreter(model_content=tflite.read_bytes())
+    runner = interpreter.get_signature_runner("serving_default")
+    model = digits_classifier()
+    x = np.random.default_rng(7).random((1, 64), dtype=np.float32)
+    got = runner(pixels=x)["probabilities"]
+    want = keras.ops.convert_to_numpy(model(x))
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert abs(float(got.sum()) - 1.0) < 1e-4
+
+
+def test_dict_inputs_named_by_keys_in_declared_order(example_project):
+    meta = load_json(artifact(example_project, "listing_ranker")[1])
+    sig = meta["signatures"]["serving_default"]
+    assert [i["name"] for i in sig["inputs"]] == ["price", "category_id", "text_features"]
+    assert [i["index"] for i in sig["inputs"]] == [0, 1, 2]
+    assert [i["dtype"] for i in sig["inputs"]] == ["float32", "int32", "float32"]
+    assert {o["name"] for o in sig["outputs"]} == {"score", "segment"}
+    shapes = {i["name"]: i["shape"] for i in sig["inputs"]}
+    assert shapes == {"price": [1, 1], "category_id": [1, 1], "text_features": [1, 16]}
+
+
+def test_subclassed_and_sequential_names(example_project):
+    sub = load_json(artifact(example_project, "residual_mlp")[1])["signatures"]["serving_default"]
+    assert [i["name"] for i in sub["inputs"]] == ["features"]
+    assert [o["name"] for o in sub["outputs"]] == ["output"]
+    seq = load_json(artifact(example_project, "digits")[1])["signatures"]["serving_default"]
+    assert [i["name"] for i in seq["inputs"]] == ["pixels"]
+    assert [o["name"] for o in seq["outputs"]] == ["probabilities"]
+
+
+def test_second_run_and_touch_convert_nothing(example_project):
+    again = run_build(example_project)
+    assert again.returncode == 0, again.output
+    assert again.executed == []
+    assert len(again.up_to_date) == 3
+    module = example_project / "examples" / "models.py"
+    later = time.time() + 5
+    os.utime(module, (later, later))
+    touched = run_build(example_project)
+    assert touched.returncode == 0, touched.output
+    assert touched.executed == [], touched.output
+
+
+def test_list_and_info(example_project):
+    listing = run_build(example_project, "list", "--all")
+    assert listing.returncode == 0
+    for model in EXPECTED:
+        assert f"convert:{model}:float32" in listing.output
+    info = run_build(example_project, "info", "convert:digits:float32")
+    assert info.returncode == 0
+    assert "up-to-date" in info.output
+
+
+def test_manifest_is_deterministic_json(example_project):
+    _, manifest = artifact(example_project, "digits")
+    text = manifest.read_text()
+    import json
+
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    assert str(example_project) not in text  # no absolute paths inside outputs

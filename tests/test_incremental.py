@@ -1,0 +1,80 @@
+"""Only what changed is rebuilt: weights edits, manifest edits, and doit clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import run_build, write
+
+BUILDER = '''
+import keras
+
+
+def small():
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, keras.layers.Dense(2, name="y")(x))
+'''
+
+MANIFEST = '''
+schema: 1
+models:
+  alpha:
+    version: "1"
+    source: {builder: zoo:small, weights: w/alpha.weights.h5}
+  beta:
+    version: "1"
+    source: {builder: zoo:small, weights: w/beta.weights.h5}
+'''
+
+SAVE = '''
+import sys
+import keras
+sys.path.insert(0, ".")
+from zoo import small
+keras.utils.set_random_seed(int(sys.argv[2]))
+small().save_weights(sys.argv[1])
+'''
+
+
+def save_weights(project, name, seed):
+    subprocess.run([sys.executable, "save.py", f"w/{name}.weights.h5", str(seed)], cwd=project,
+                   check=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+
+
+def test_only_changed_model_rebuilds_and_clean_removes(tmp_path):
+    project = tmp_path
+    write(project / "zoo.py", BUILDER)
+    write(project / "models.yaml", MANIFEST)
+    write(project / "save.py", SAVE)
+    (project / "w").mkdir()
+    save_weights(project, "alpha", 1)
+    save_weights(project, "beta", 2)
+
+    first = run_build(project)
+    assert first.returncode == 0, first.output
+    assert sorted(first.executed) == ["convert:alpha:float32", "convert:beta:float32"]
+
+    save_weights(project, "alpha", 3)  # new bytes for alpha only
+    second = run_build(project)
+    assert second.returncode == 0, second.output
+    assert second.executed == ["convert:alpha:float32"]
+
+    info_before = run_build(project, "info", "convert:beta:float32")
+    assert "up-to-date" in info_before.output
+
+    # A settings change rebuilds that model only, and `info` says why first.
+    text = (project / "models.yaml").read_text()
+    (project / "models.yaml").write_text(text.replace(
+        "source: {builder: zoo:small, weights: w/beta.weights.h5}",
+        "source: {builder: zoo:small, weights: w/beta.weights.h5}\n    verify: {samples: 3}"))
+    info = run_build(project, "info", "convert:beta:float32")
+    assert "status     : run" in info.output, info.output
+    assert "settings of beta:float32 in models.yaml" in info.output
+    third = run_build(project)
+    assert third.executed == ["convert:beta:float32"], third.output
+
+    clean = run_build(project, "clean")
+    assert clean.returncode == 0, clean.output
+    assert not list((project / "artifacts").rglob("*.tflite"))

@@ -1,0 +1,184 @@
+"""models.yaml validation: every error names the file, model, variant and field (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from conftest import REPO, write
+
+from litert_build.errors import ManifestError
+from litert_build.manifest import load_manifest, schema
+from litert_build.plan import make_plan
+
+GOOD_MODULE = "import keras\n\ndef build():\n    return None\n"
+
+
+def plan_for(tmp_path, text):
+    write(tmp_path / "mods.py", GOOD_MODULE)
+    (tmp_path / "m.keras").write_bytes(b"not really a model")
+    write(tmp_path / "models.yaml", text)
+    return make_plan(tmp_path / "models.yaml")
+
+
+def errors(plan):
+    return {spec.task_name: spec.error for spec in plan.specs if spec.error}
+
+
+def test_example_manifest_is_valid():
+    plan = make_plan(REPO / "models.yaml")
+    assert [s.task_name for s in plan.specs] == [
+        "digits:float32", "listing_ranker:float32", "residual_mlp:float32"]
+    assert not errors(plan)
+    jsonschema.Draft202012Validator.check_schema(schema())
+
+
+def test_unknown_field_suggests_the_right_one(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          good: {version: "1", source: {builder: mods:build}}
+          typo: {vesion: "1", version: "1", source: {builder: mods:build}}
+    """)
+    errs = errors(plan)
+    assert "good:float32" not in errs
+    msg = errs["typo:float32"]
+    assert "models.yaml" in msg and "model 'typo'" in msg and "field 'vesion'" in msg
+    assert "Did you mean 'version'?" in msg
+
+
+def test_wrong_type_and_missing_field(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          num: {version: 1.0, source: {builder: mods:build}}
+          nosrc: {version: "1"}
+    """)
+    errs = errors(plan)
+    assert "field 'version'" in errs["num:float32"] and "must be of type string" in errs["num:float32"]
+    assert "field 'source'" in errs["nosrc:float32"] and "required" in errs["nosrc:float32"]
+
+
+def test_missing_file_bad_builder_and_module(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          gone: {version: "1", source: {keras: nowhere/model.keras}}
+          badref: {version: "1", source: {builder: "mods.build"}}
+          nomod: {version: "1", source: {builder: "no_such_module:build"}}
+          both: {version: "1", source: {builder: "mods:build", keras: m.keras}}
+          globless: {version: "1", source: {builder: "mods:build", deps: ["data/*.npz"]}}
+          wrongext: {version: "1", source: {keras: mods.py}}
+    """)
+    errs = errors(plan)
+    assert "field 'source.keras'" in errs["gone:float32"] and "not found" in errs["gone:float32"]
+    assert "field 'source.builder'" in errs["badref:float32"]
+    assert "package.module:function" in errs["badref:float32"]
+    assert "module 'no_such_module' not found" in errs["nomod:float32"]
+    assert "exactly one of" in errs["both:float32"]
+    assert "glob 'data/*.npz' matches no file" in errs["globless:float32"]
+    assert "not a Keras model file" in errs["wrongext:float32"]
+
+
+def test_duplicate_model_names(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          twin: {version: "1", source: {builder: mods:build}}
+          other: {version: "1", source: {builder: mods:build}}
+          twin: {version: "2", source: {builder: mods:build}}
+    """)
+    errs = errors(plan)
+    assert "model 'twin'" in errs["twin:float32"] and "lines [3, 5]" in errs["twin:float32"]
+    assert "other:float32" not in errs
+
+
+def test_unknown_variant_kind_only_fails_that_variant(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          m:
+            version: "1"
+            source: {builder: mods:build}
+            variants:
+              float32: {}
+              tiny: {kind: int3}
+              nokind: {}
+    """)
+    errs = errors(plan)
+    assert "m:float32" not in errs
+    assert "variant 'tiny'" in errs["m:tiny"] and "field 'kind'" in errs["m:tiny"]
+    assert "Allowed: float32" in errs["m:tiny"]
+    assert "variant 'nokind'" in errs["m:nokind"] and "Add kind" in errs["m:nokind"]
+
+
+def test_unknown_converter_option(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          m:
+            version: "1"
+            source: {builder: mods:build}
+            converter_options: {experimental_lower_tensor_list: true}
+    """)
+    msg = errors(plan)["m:float32"]
+    assert "field 'converter_options.experimental_lower_tensor_list'" in msg
+    assert "Did you mean 'experimental_lower_tensor_list_ops'?" in msg
+
+
+def test_defaults_merge_and_variant_overrides(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        defaults:
+          verify: {samples: 3, atol: 0.01}
+          allow_flex_ops: true
+        models:
+          m:
+            version: "1"
+            source: {builder: mods:build}
+            verify: {seed: 9}
+            variants:
+              float32: {verify: {atol: 0.5}}
+    """)
+    (spec,) = plan.specs
+    assert spec.settings["verify"] == {
+        "samples": 3, "seed": 9, "atol": 0.5, "rtol": 1e-4, "int_range": [0, 10]}
+    assert spec.settings["allow_flex_ops"] is True
+    assert spec.tflite == "artifacts/m/1/m.float32.tflite"
+    assert set(spec.input_hashes) == {"mods.py", "settings"}
+
+
+def test_settings_change_changes_only_that_hash(tmp_path):
+    base = """
+        schema: 1
+        models:
+          a: {version: "1", source: {builder: mods:build}}
+          b: {version: "1", source: {builder: mods:build}, verify: {samples: %d}}
+    """
+    first = {s.model: s.settings_hash for s in plan_for(tmp_path, base % 4).specs}
+    second = {s.model: s.settings_hash for s in plan_for(tmp_path, base % 5).specs}
+    assert first["a"] == second["a"] and first["b"] != second["b"]
+
+
+@pytest.mark.parametrize("text, field", [
+    ("schema: 2\nmodels: {}\n", "schema"),
+    ("schema: 1\nmodel: {}\nmodels: {}\n", "model"),
+    ("schema: 1\nmodels: [a, b]\n", "models"),
+    ("schema: 1\ndefaults: {batchsize: 2}\nmodels: {}\n", "defaults.batchsize"),
+    ("schema: 1\nmodels: {a: [}\n", None),
+])
+def test_file_level_errors(tmp_path, text, field):
+    (tmp_path / "models.yaml").write_text(text)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(tmp_path / "models.yaml")
+    assert "models.yaml" in str(info.value)
+    if field:
+        assert info.value.field == field, str(info.value)
+
+
+def test_schema_file_is_published_json():
+    data = json.loads((REPO / "litert_build" / "schema.json").read_text())
+    assert data["properties"]["schema"] == {"const": 1, "description": data["properties"]["schema"][
+        "description"]}
+    assert "converterOptions" in data["$defs"]
