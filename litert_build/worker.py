@@ -60,9 +60,13 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     except LiteRTBuildError:
         raise
     except Exception as exc:
+        origin = spec["source"].get("path") or spec["source"]["module"]
+        hint = ""
+        if "safe_mode" in str(exc):
+            hint = (" If you trust this file, set 'safe_mode: false' for this model in models.yaml;"
+                    " better, rebuild it without Python lambdas (or use a builder: source).")
         raise ConversionError(
-            f"could not load the model from {spec['source'].get('path') or spec['source']['module']}:"
-            f" {type(exc).__name__}: {exc}"
+            f"could not load the model from {origin}: {type(exc).__name__}: {exc}{hint}"
         ) from exc
 
     signature = infer_input_signature(

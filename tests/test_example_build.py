@@ -109,3 +109,33 @@ def test_manifest_is_deterministic_json(example_project):
 
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
     assert str(example_project) not in text  # no absolute paths inside outputs
+
+
+def test_up_to_date_build_imports_no_tensorflow(example_project):
+    from test_light_imports import run_check
+
+    rc, out = run_check(example_project)
+    assert rc == 0, out
+    assert "-- convert:digits:float32" in out
+    assert "HEAVY []" in out
+
+
+def test_state_is_sqlite_not_dbm(example_project):
+    import sqlite3
+
+    db = example_project / ".litert-build" / "doit.sqlite3"
+    with sqlite3.connect(db) as conn:
+        tasks = {row[0] for row in conn.execute("select task_id from doit")}
+    assert "convert:digits:float32" in tasks
+
+
+def test_console_script_with_manifest_option(example_project, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "litert-build"
+    proc = subprocess.run([str(script), "--manifest", str(example_project / "models.yaml")],
+                          cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.count("-- convert:") == 3, proc.stdout

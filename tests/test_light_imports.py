@@ -30,9 +30,3 @@ def test_list_imports_no_tensorflow():
     assert "convert:digits:float32" in out
     assert "HEAVY []" in out
 
-
-def test_up_to_date_build_imports_no_tensorflow(example_project):
-    rc, out = run_check(example_project)
-    assert rc == 0, out
-    assert "-- convert:digits:float32" in out
-    assert "HEAVY []" in out

@@ -73,6 +73,13 @@ def gelu_model():
     return keras.Model(x, keras.layers.Dense(4)(y))
 
 
+def crashing_model():
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)  # a converter crash, as far as the build can tell
+
+
 def weighted_model():
     x = keras.Input((4,), name="x")
     return keras.Model(x, keras.layers.Dense(3, name="out")(x))
@@ -113,6 +120,25 @@ models:
   missing_file:
     version: "1"
     source: {keras: saved/nope.keras}
+  lambda_default:
+    version: "1"
+    source: {keras: saved/lambda.keras}
+  lambda_trusted:
+    version: "1"
+    source: {keras: saved/lambda.keras}
+    safe_mode: false
+  explicit_io:
+    version: "1"
+    source: {builder: kinds:unbuilt_model}
+    inputs: [{name: feats, shape: [1, 7], dtype: float32}]
+    outputs: [logits]
+  dynamic_batch:
+    version: "1"
+    source: {keras: saved/functional.h5}
+    batch_size: null
+  crash:
+    version: "1"
+    source: {builder: kinds:crashing_model}
   bad_option:
     version: "1"
     source: {builder: kinds:gelu_model}
@@ -135,12 +161,16 @@ out2 = keras.layers.Dense(1, name="value")(x)
 keras.Model([a, b], [out1, out2]).save("saved/functional_list.keras")
 s = keras.Sequential([keras.Input((5,), name="signal"), keras.layers.Dense(2, name="pred")])
 s.save("saved/functional.h5")
+keras.Sequential([keras.Input((3,), name="v"), keras.layers.Lambda(lambda t: t * 2.0)]).save(
+    "saved/lambda.keras")
 m = weighted_model()
 m.save_weights("saved/weighted.weights.h5")
 '''
 
-OK = ["functional_list", "functional_h5", "dict_model", "list_model", "weighted", "flex_allowed"]
-FAILING = ["flex_default", "unbuilt", "too_strict", "missing_file", "bad_option"]
+OK = ["functional_list", "functional_h5", "dict_model", "list_model", "weighted", "flex_allowed",
+      "lambda_trusted", "explicit_io", "dynamic_batch"]
+FAILING = ["flex_default", "unbuilt", "too_strict", "missing_file", "bad_option", "lambda_default",
+           "crash"]
 
 
 def paths(project, model):
@@ -236,3 +266,32 @@ def test_flag_fixes_the_failure_on_next_run(kinds_project):
     assert again.returncode == 0, again.output
     assert again.executed == ["convert:flex_default:float32"]
     assert paths(project, "flex_default")[0].is_file()
+
+
+def test_safe_mode_refuses_lambdas_unless_trusted(kinds_project):
+    project, result = kinds_project
+    assert "lambda_default:float32: could not load the model from saved/lambda.keras" in result.output
+    assert "set 'safe_mode: false'" in result.output
+    assert load_json(paths(project, "lambda_trusted")[1])["verification"]["status"] == "passed"
+
+
+def test_explicit_inputs_and_output_names(kinds_project):
+    project, _ = kinds_project
+    meta = load_json(paths(project, "explicit_io")[1])
+    sig = meta["signatures"]["serving_default"]
+    assert [(i["name"], i["shape"]) for i in sig["inputs"]] == [("feats", [1, 7])]
+    assert [o["name"] for o in sig["outputs"]] == ["logits"]
+    assert (meta["input_signature_origin"], meta["output_names_origin"]) == ("manifest", "manifest")
+
+
+def test_batch_size_null_keeps_batch_dynamic(kinds_project):
+    project, _ = kinds_project
+    (inp,) = load_json(paths(project, "dynamic_batch")[1])["signatures"]["serving_default"]["inputs"]
+    assert inp["shape_signature"] == [-1, 5]
+    static = load_json(paths(project, "functional_h5")[1])["signatures"]["serving_default"]["inputs"]
+    assert static[0]["shape_signature"] == [1, 5]
+
+
+def test_worker_crash_fails_only_its_task(kinds_project):
+    _, result = kinds_project
+    assert "crash:float32: the conversion worker exited with code -11 and no result" in result.output
