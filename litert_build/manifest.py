@@ -171,7 +171,7 @@ def _errors(instance: Any, ref: str | None = None) -> list[tuple[tuple[str, ...]
     validator = _validator(ref)
     errors = []
     for err in validator.iter_errors(instance):
-        if err.validator == "anyOf" and err.context:
+        if err.validator == "anyOf" and err.context and isinstance(err.instance, dict):
             # Report the most specific alternative (usually the mapping one).
             best = max(err.context, key=lambda e: len(e.absolute_path))
             best_path = tuple(str(p) for p in err.absolute_path) + tuple(
@@ -232,12 +232,20 @@ def _resolve_variant(
     return settings
 
 
+def _field_name(path: tuple[str, ...]) -> str | None:
+    """('inputs', '0', 'name') -> 'inputs[0].name'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or None
+
+
 def _locate(file: str, model: str, path: tuple[str, ...], msg: str) -> tuple[str | None, ManifestError]:
     """Split an error path under a model into (variant or None, located error)."""
     variant = None
     if len(path) >= 2 and path[0] == "variants":
         variant, path = path[1], path[2:]
-    field_name = ".".join(path) if path else None
+    field_name = _field_name(path)
     return variant, ManifestError(msg, file=file, model=model, variant=variant, field=field_name)
 
 
@@ -315,7 +323,7 @@ def load_manifest(path: str | Path) -> Manifest:
     problems = _errors(top_level) + _duplicate_errors(top_level)
     if problems:
         p, msg = problems[0]
-        raise ManifestError(msg, file=file, field=".".join(p) or None)
+        raise ManifestError(msg, file=file, field=_field_name(p))
 
     models_raw = data.get("models")
     if not isinstance(models_raw, dict):
