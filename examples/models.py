@@ -12,14 +12,20 @@ import numpy as np
 SEED = 1234
 
 
-def digits_classifier() -> keras.Model:
-    """An MLP trained on scikit-learn's bundled 8x8 digits (1,797 images), seeded."""
+TRAIN_SPLIT = 1437  # the first 80% of the 1,797 digits train; the rest is held out for eval
+
+
+def _digits():
     from sklearn.datasets import load_digits
 
-    keras.utils.set_random_seed(SEED)
     digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int32")
+    return (digits.data / 16.0).astype("float32"), digits.target.astype("int32")
+
+
+def digits_classifier() -> keras.Model:
+    """An MLP trained on scikit-learn's bundled 8x8 digits (first 1,437 images), seeded."""
+    keras.utils.set_random_seed(SEED)
+    x, y = _digits()
     model = keras.Sequential(
         [
             keras.Input((64,), name="pixels"),
@@ -34,8 +40,20 @@ def digits_classifier() -> keras.Model:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(x, y, epochs=15, batch_size=64, shuffle=False, verbose=0)
+    model.fit(x[:TRAIN_SPLIT], y[:TRAIN_SPLIT], epochs=15, batch_size=64, shuffle=False, verbose=0)
     return model
+
+
+def digits_calibration() -> dict[str, np.ndarray]:
+    """Representative inputs for int8 calibration: training images (samples on axis 0)."""
+    x, _ = _digits()
+    return {"pixels": x[:TRAIN_SPLIT]}
+
+
+def digits_eval() -> dict[str, np.ndarray]:
+    """Held-out labeled images for the accuracy check of every variant."""
+    x, y = _digits()
+    return {"pixels": x[TRAIN_SPLIT:], "label": y[TRAIN_SPLIT:]}
 
 
 def listing_ranker() -> keras.Model:

@@ -22,7 +22,8 @@ import yaml
 from .errors import ManifestError
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-VARIANT_KINDS = ("float32",)
+VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8")
+CALIBRATED_KINDS = ("int8", "int16x8")  # kinds that need representative (calibration) data
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {"float32": {"kind": "float32"}}
 
 # Defaults of the settings the worker reads; merged under the manifest's defaults.
@@ -32,11 +33,26 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "allow_flex_ops": False,
     "converter_options": {},
 }
+_VERIFY_COMMON = {"samples": 8, "seed": 0, "int_range": [0, 10]}
+# Tolerances per kind. "allclose": every element within atol + rtol*|keras|;
+# "mean_abs": mean |error| <= atol + rtol * mean |keras| (quantized outputs are
+# judged on the whole tensor, not on their worst element).
 VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "float32": {"samples": 8, "seed": 0, "atol": 1e-4, "rtol": 1e-4, "int_range": [0, 10]},
+    "float32": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-4, "rtol": 1e-4},
+    "float16": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-3, "rtol": 1e-2},
+    "dynamic_range": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-3, "rtol": 0.05},
+    "int8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
+    "int16x8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
 }
-# Model-level fields a variant may override.
-VARIANT_OVERRIDABLE = ("converter_options", "verify", "allow_flex_ops")
+# Fields only some kinds accept, with their defaults.
+KIND_FIELDS: dict[str, dict[str, Any]] = {
+    "int8": {"io": "float", "strict": False},
+    "int16x8": {},
+}
+# Settings that may be given on the model (or defaults) and per variant; they are
+# resolved per variant, so e.g. calibration data only counts in the hash of the
+# variants that use it.
+VARIANT_SCOPED = ("converter_options", "verify", "allow_flex_ops", "calibration", "eval")
 
 
 @cache
@@ -218,8 +234,21 @@ def _resolve_variant(
             f"Add kind: one of {', '.join(VARIANT_KINDS)}.",
             field="kind",
         )
-    settings: dict[str, Any] = {"kind": kind}
-    for key in VARIANT_OVERRIDABLE:
+    if kind not in VARIANT_KINDS:
+        raise ManifestError(
+            f"unknown kind '{kind}'. Allowed: {', '.join(VARIANT_KINDS)}.", field="kind"
+        )
+    for key in raw:
+        owners = [k for k, fields in KIND_FIELDS.items() if key in fields]
+        if owners and kind not in owners:
+            own = ", ".join(sorted(KIND_FIELDS.get(kind, {}))) or "none besides the common ones"
+            raise ManifestError(
+                f"'{key}' applies to kind {' / '.join(owners)}, not to '{kind}'. "
+                f"Fields of '{kind}': {own}.",
+                field=key,
+            )
+    settings: dict[str, Any] = {"kind": kind, **copy.deepcopy(KIND_FIELDS.get(kind, {}))}
+    for key in VARIANT_SCOPED:
         base = model.get(key)
         if key in raw and isinstance(base, dict):
             settings[key] = deep_merge(base, raw.pop(key))
@@ -227,6 +256,19 @@ def _resolve_variant(
             settings[key] = raw.pop(key)
         elif base is not None:
             settings[key] = copy.deepcopy(base)
+    if kind in CALIBRATED_KINDS:
+        if not settings.get("calibration"):
+            raise ManifestError(
+                f"kind '{kind}' needs calibration data and none is given. Add "
+                "calibration: {npz: path/to/samples.npz} or {builder: module:function} to this "
+                "variant or to the model. (litert-build never calibrates on random data.)",
+                field="calibration",
+            )
+        settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
+    else:
+        settings.pop("calibration", None)
+    if settings.get("eval"):
+        settings["eval"] = {"metric": "accuracy", **settings["eval"]}
     settings["verify"] = deep_merge(VERIFY_DEFAULTS[kind], settings.get("verify", {}))
     settings.update(raw)
     return settings

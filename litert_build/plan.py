@@ -9,9 +9,10 @@ from typing import Any
 
 from . import __version__
 from .artifacts import artifact_paths
+from .data import resolve_data_files
 from .errors import ManifestError
 from .hashing import file_digest, settings_digest
-from .manifest import Manifest, load_manifest
+from .manifest import VARIANT_SCOPED, Manifest, load_manifest
 from .sources import resolve_source
 
 MANIFEST_ENV = "LITERT_BUILD_MANIFEST"
@@ -74,21 +75,40 @@ def make_plan(path: str | Path | None = None) -> Plan:
                 )
         for vname, variant in entry.variants.items():
             error = source_error or variant.error
+            files: list[str] = []
+            if error is None:
+                try:
+                    files = _data_files(manifest.root, entry.name, vname, variant.settings)
+                except ManifestError as exc:
+                    error = ManifestError(exc.detail, file=manifest.path.name, model=entry.name,
+                                          variant=vname, field=exc.field)
             if error is not None:
                 specs.append(BuildSpec(entry.name, vname, error=str(error)))
                 continue
-            specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings, source))
+            files = list(source.files) + [f for f in files if f not in source.files]
+            specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings,
+                               source, files))
     return Plan(manifest.path, manifest.root, specs)
 
 
+def _data_files(root: Path, model: str, variant: str, settings: dict[str, Any]) -> list[str]:
+    files: list[str] = []
+    for field_name in ("calibration", "eval"):
+        if settings.get(field_name):
+            for rel in resolve_data_files(root, model, variant, settings[field_name], field_name):
+                if rel not in files:
+                    files.append(rel)
+    return files
+
+
 def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], variant: str,
-          variant_settings: dict[str, Any], source) -> BuildSpec:
-    settings = {k: v for k, v in model_settings.items() if k not in variant_settings}
+          variant_settings: dict[str, Any], source, files: list[str]) -> BuildSpec:
+    settings = {k: v for k, v in model_settings.items() if k not in VARIANT_SCOPED}
     settings.update(variant_settings)
     tflite, json_path = artifact_paths(
         manifest.artifacts_dir, model, settings["version"], variant
     )
-    hashes = {rel: file_digest(manifest.root / rel) for rel in source.files}
+    hashes = {rel: file_digest(manifest.root / rel) for rel in files}
     # What defines the conversion besides file bytes: the settings and this tool's version.
     settings_hash = settings_digest({"settings": settings, "litert_build": __version__})
     hashes["settings"] = settings_hash
@@ -100,7 +120,7 @@ def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], varian
         kind=settings["kind"],
         settings=settings,
         source=source.to_json(),
-        deps=list(source.files),
+        deps=files,
         input_hashes=hashes,
         settings_hash=settings_hash,
         tflite=_rel(manifest.root, tflite),

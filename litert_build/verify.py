@@ -1,8 +1,15 @@
 """Verification: run the artifact in the stock LiteRT interpreter against the Keras model.
 
-Inputs are seeded random tensors (floats ~ N(0, 1), integers uniform in
-``int_range``, booleans fair). An output passes when every element satisfies
-``|litert - keras| <= atol + rtol * |keras|`` (numpy's ``allclose`` rule).
+Inputs are the variant's held-out calibration samples (int8, int16x8) or seeded random
+tensors (floats ~ N(0, 1), integers uniform in ``int_range``, booleans fair).
+Integer artifact I/O is quantized / dequantized with the artifact's own parameters,
+so the comparison is always in the Keras model's float domain. Metrics:
+
+* ``allclose``: every element satisfies ``|litert - keras| <= atol + rtol * |keras|``;
+* ``mean_abs``: ``mean |litert - keras| <= atol + rtol * mean |keras|``;
+* ``max_abs``:  ``max |litert - keras| <= atol + rtol * max |keras|``.
+
+NaN or inf where Keras has a finite number (or the reverse) always fails.
 """
 
 from __future__ import annotations
@@ -18,7 +25,55 @@ STOCK_RUNTIME = "ai_edge_litert.interpreter"
 SIGNATURE_KEY = "serving_default"
 
 
-def make_inputs(serving: ServingFunction, samples: int, seed: int, int_range) -> list[list[np.ndarray]]:
+class LiteRTRunner:
+    """The artifact in the stock interpreter, called with float-domain inputs.
+
+    Inputs whose artifact type is an integer type with a quantization scale are
+    quantized; such outputs are dequantized. Real integer inputs (token ids) have
+    no scale and pass through.
+    """
+
+    def __init__(self, flatbuffer: bytes, input_names: list[str]):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            # The runner keeps a pointer into the interpreter: keep both alive together.
+            self.interpreter = Interpreter(model_content=flatbuffer)
+            self.runner = self.interpreter.get_signature_runner(SIGNATURE_KEY)
+        except Exception as exc:
+            raise VerificationError(
+                f"the artifact does not load in the stock LiteRT interpreter: {exc}"
+            ) from exc
+        self.input_names = input_names
+        self.inputs = self.runner.get_input_details()
+        self.outputs = self.runner.get_output_details()
+
+    def __call__(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {}
+        for name, array in zip(self.input_names, arrays, strict=True):
+            detail = self.inputs[name]
+            scale, zero_point = detail["quantization"]
+            dtype = np.dtype(detail["dtype"])
+            if scale and np.issubdtype(dtype, np.integer) and np.issubdtype(array.dtype, np.floating):
+                info = np.iinfo(dtype)
+                array = np.clip(np.round(array / scale + zero_point), info.min, info.max)
+            feed[name] = np.asarray(array).astype(dtype)
+        try:
+            raw = self.runner(**feed)
+        except Exception as exc:
+            raise VerificationError(
+                f"the artifact fails to run in the stock LiteRT interpreter: {exc}"
+            ) from exc
+        out = {}
+        for name, value in raw.items():
+            scale, zero_point = self.outputs[name]["quantization"]
+            if scale and np.issubdtype(value.dtype, np.integer):
+                value = (value.astype(np.float64) - zero_point) * scale
+            out[name] = np.asarray(value)
+        return out
+
+
+def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range) -> list[list[np.ndarray]]:
     rng = np.random.default_rng(seed)
     low, high = int_range
     batches = []
@@ -37,76 +92,92 @@ def make_inputs(serving: ServingFunction, samples: int, seed: int, int_range) ->
     return batches
 
 
-def verify(flatbuffer: bytes, serving: ServingFunction, settings: dict[str, Any]) -> dict[str, Any]:
+def _check(metric: str, a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> tuple[bool, float]:
+    """(passes, the number compared with the bound) for one output over all samples."""
+    diff = np.abs(a - b)
+    if metric == "allclose":
+        outside = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
+        return not outside.any(), float(np.count_nonzero(outside))
+    if metric == "mean_abs":
+        value = float(diff.mean()) if diff.size else 0.0
+        return value <= atol + rtol * float(np.abs(b).mean() if b.size else 0.0), value
+    value = float(diff.max(initial=0.0))
+    return value <= atol + rtol * float(np.abs(b).max(initial=0.0)), value
+
+
+def verify(
+    flatbuffer: bytes,
+    serving: ServingFunction,
+    settings: dict[str, Any],
+    inputs: list[list[np.ndarray]] | None = None,
+    inputs_origin: str = "random",
+) -> dict[str, Any]:
     import keras
-    from ai_edge_litert.interpreter import Interpreter
 
-    samples, seed = int(settings["samples"]), int(settings["seed"])
+    metric = settings.get("metric", "allclose")
     atol, rtol = float(settings["atol"]), float(settings["rtol"])
-    try:
-        interpreter = Interpreter(model_content=flatbuffer)
-        runner = interpreter.get_signature_runner(SIGNATURE_KEY)
-    except Exception as exc:
-        raise VerificationError(
-            f"the artifact does not load in the stock LiteRT interpreter: {exc}"
-        ) from exc
-
-    worst = {name: {"max_abs_error": 0.0, "max_rel_error": 0.0, "violations": 0}
-             for name in serving.output_names}
-    for arrays in make_inputs(serving, samples, seed, settings["int_range"]):
-        feed = dict(zip(serving.signature.names, arrays, strict=True))
-        try:
-            got = runner(**feed)
-        except Exception as exc:
-            raise VerificationError(
-                f"the artifact fails to run in the stock LiteRT interpreter: {exc}"
-            ) from exc
-        expected = {k: keras.ops.convert_to_numpy(v) for k, v in serving.python_call(*arrays).items()}
+    if inputs is None:
+        inputs = random_inputs(serving, int(settings["samples"]), int(settings["seed"]),
+                               settings["int_range"])
+    runner = LiteRTRunner(flatbuffer, serving.signature.names)
+    got: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
+    want: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
+    for arrays in inputs:
+        result = runner(arrays)
+        expected = serving.python_call(*arrays)
         for name in serving.output_names:
-            if name not in got:
-                raise VerificationError(
-                    f"the artifact has no output '{name}' (it has {sorted(got)})"
-                )
-            a = np.asarray(got[name], dtype=np.float64)
-            b = np.asarray(expected[name], dtype=np.float64)
+            if name not in result:
+                raise VerificationError(f"the artifact has no output '{name}' (it has {sorted(result)})")
+            a = np.asarray(result[name], dtype=np.float64)
+            b = np.asarray(keras.ops.convert_to_numpy(expected[name]), dtype=np.float64)
             if a.shape != b.shape:
                 raise VerificationError(
                     f"output '{name}' has shape {a.shape} in LiteRT but {b.shape} in Keras"
                 )
-            record = worst[name]
-            outside = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
-            record["violations"] += int(np.count_nonzero(outside))
-            finite = np.isfinite(a) & np.isfinite(b)
-            if not np.array_equal(np.isfinite(a), np.isfinite(b)):
-                record["max_abs_error"] = record["max_rel_error"] = float("inf")
-                continue
-            diff = np.abs(a - b)[finite]
-            rel = diff / np.maximum(np.abs(b[finite]), np.finfo(np.float32).tiny)
-            record["max_abs_error"] = max(record["max_abs_error"], float(diff.max(initial=0.0)))
-            record["max_rel_error"] = max(record["max_rel_error"], float(rel.max(initial=0.0)))
+            got[name].append(a)
+            want[name].append(b)
 
-    result = {
+    outputs, failures = {}, []
+    for name in serving.output_names:
+        a, b = np.stack(got[name]), np.stack(want[name])
+        record: dict[str, Any] = {}
+        if not np.array_equal(np.isfinite(a), np.isfinite(b)):
+            record.update(max_abs_error="inf", mean_abs_error="inf", max_rel_error="inf")
+            failures.append(f"'{name}': NaN or inf where Keras has a finite value (or the reverse)")
+            outputs[name] = record
+            continue
+        finite = np.isfinite(b)
+        diff = np.abs(a - b)[finite]
+        rel = diff / np.maximum(np.abs(b[finite]), np.finfo(np.float32).tiny)
+        record["max_abs_error"] = float(diff.max(initial=0.0))
+        record["mean_abs_error"] = float(diff.mean()) if diff.size else 0.0
+        record["max_rel_error"] = float(rel.max(initial=0.0))
+        ok, value = _check(metric, a[finite], b[finite], atol, rtol)
+        record["violations" if metric == "allclose" else metric] = value
+        if not ok:
+            failures.append(
+                f"'{name}': max abs error {record['max_abs_error']:.3g}, mean abs error "
+                f"{record['mean_abs_error']:.3g}, max rel error {record['max_rel_error']:.3g}"
+                + (f", {int(value)} element(s) outside" if metric == "allclose" else "")
+            )
+        outputs[name] = record
+    if failures:
+        raise VerificationError(
+            f"the artifact disagrees with the Keras model ({metric}, atol={atol:g}, rtol={rtol:g}, "
+            f"{len(inputs)} {inputs_origin} samples): {'; '.join(failures)}. Loosen verify.atol/rtol "
+            "only if this error is expected."
+        )
+    return {
         "status": "passed",
         "runtime": STOCK_RUNTIME,
-        "samples": samples,
-        "seed": seed,
+        "inputs": inputs_origin,
+        "samples": len(inputs),
+        "seed": int(settings["seed"]),
+        "metric": metric,
         "atol": atol,
         "rtol": rtol,
-        "outputs": worst,
+        "outputs": outputs,
     }
-    failed = {n: r for n, r in worst.items() if r["violations"]}
-    if failed:
-        detail = "; ".join(
-            f"'{n}': max abs error {r['max_abs_error']:.3g}, max rel error {r['max_rel_error']:.3g},"
-            f" {r['violations']} element(s) outside"
-            for n, r in failed.items()
-        )
-        raise VerificationError(
-            f"the artifact disagrees with the Keras model beyond atol={atol:g}, rtol={rtol:g} "
-            f"over {samples} seeded samples: {detail}. Loosen verify.atol/rtol only if this "
-            "error is expected."
-        )
-    return result
 
 
 def skipped(reason: str) -> dict[str, Any]:

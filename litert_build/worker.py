@@ -45,18 +45,88 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     from .artifacts import atomic_write_bytes, dumps_manifest
     from .export.adapter import make_serving_function
     from .export.converter import convert
-    from .export.inventory import op_inventory, signatures
+    from .export.inventory import float_ops, op_inventory, signatures
     from .export.signature import infer_input_signature
-    from .sources import load_model
-    from .verify import STOCK_RUNTIME, skipped, verify
 
     model_name, variant = spec["model"], spec["variant"]
     settings = spec["settings"]
+    kind = settings["kind"]
     root = Path(spec["root"])
 
     keras.utils.set_random_seed(0)  # builders that forget to seed still build the same model
+    model = _load_model(root, spec, settings, model_name)
+    signature = infer_input_signature(
+        model, model_name, settings.get("batch_size"), settings.get("inputs")
+    )
+    serving = make_serving_function(model, model_name, signature, settings.get("outputs"))
+    calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
+
+    # A quantized variant also converts float32 (from the same SavedModel) to measure its size.
+    quantizations = [settings] + ([{"kind": "float32"}] if kind != "float32" else [])
+    flatbuffers = convert(
+        serving.tf_function, model, settings.get("converter_options", {}), model_name, variant,
+        quantizations, calibration["representative"] if calibration else None,
+    )
+    flatbuffer = flatbuffers[0]
+    float32_size = len(flatbuffers[-1])
+
+    inventory = op_inventory(flatbuffer)
+    floats = float_ops(flatbuffer)
+    _check_ops(inventory, floats, settings)
+    verification = _verify(flatbuffer, serving, inventory, settings, calibration)
+    eval_result = None
+    if settings.get("eval") and verification["status"] == "passed":
+        from .data import load_arrays
+        from .evaluate import evaluate
+        from .verify import LiteRTRunner
+
+        arrays = load_arrays(root, settings["eval"], "eval")
+        eval_result = evaluate(LiteRTRunner(flatbuffer, signature.names), serving, arrays,
+                               settings["eval"])
+
+    tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
+    manifest = {
+        "schema": 1,
+        "model": model_name,
+        "version": spec["version"],
+        "variant": variant,
+        "kind": kind,
+        "artifact": {
+            "file": tflite_path.name,
+            "size": len(flatbuffer),
+            "sha256": hashlib.sha256(flatbuffer).hexdigest(),
+        },
+        "quantization": {
+            "kind": kind,
+            "io": settings.get("io", "float"),
+            "float32_size": float32_size,
+            "size_ratio_vs_float32": round(len(flatbuffer) / float32_size, 4),
+            "float_ops": sorted(floats),
+            "float_op_counts": floats,
+            "calibration": calibration["record"] if calibration else None,
+        },
+        "runtime": "flex" if inventory.flex else "builtin",
+        "signatures": signatures(flatbuffer, signature.names, serving.output_names),
+        "input_signature_origin": signature.origin,
+        "output_names_origin": serving.output_names_origin,
+        "ops": inventory.to_json(),
+        "flex_ops": sorted(inventory.flex),
+        "inputs_xxh3": spec["input_hashes"],
+        "settings": settings,
+        "tools": tool_versions(),
+        "verification": verification,
+        "eval": eval_result,
+    }
+    atomic_write_bytes(tflite_path, flatbuffer)
+    atomic_write_bytes(manifest_path, dumps_manifest(manifest))
+    return {"ok": True, "summary": _summary(manifest)}
+
+
+def _load_model(root: Path, spec: dict[str, Any], settings: dict[str, Any], model_name: str):
+    from .sources import load_model
+
     try:
-        model = load_model(root, spec["source"], settings["safe_mode"], model_name)
+        return load_model(root, spec["source"], settings["safe_mode"], model_name)
     except LiteRTBuildError:
         raise
     except Exception as exc:
@@ -69,63 +139,89 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
             f"could not load the model from {origin}: {type(exc).__name__}: {exc}{hint}"
         ) from exc
 
-    signature = infer_input_signature(
-        model, model_name, settings.get("batch_size"), settings.get("inputs")
-    )
-    serving = make_serving_function(model, model_name, signature, settings.get("outputs"))
-    flatbuffer = convert(
-        serving.tf_function, model, settings.get("converter_options", {}), model_name, variant
-    )
 
-    inventory = op_inventory(flatbuffer)
+def _calibration(root: Path, settings: dict[str, Any], signature) -> dict[str, Any]:
+    """Calibration samples (seeded selection) and the held-out rest used for verification."""
+    import numpy as np
+
+    from .data import check_against_signature, load_arrays, samples
+
+    block = settings["calibration"]
+    arrays = load_arrays(root, block, "calibration")
+    count = check_against_signature(arrays, signature.tensors, "calibration")
+    order = np.random.default_rng(block["seed"]).permutation(count)
+    used = order[: min(block["samples"], count)]
+    held_out = order[len(used):][: settings["verify"]["samples"]]
+    calib = samples(arrays, signature.tensors, used)
+    return {
+        "representative": [dict(zip(signature.names, s, strict=True)) for s in calib],
+        "held_out": samples(arrays, signature.tensors, held_out),
+        "record": {"available": int(count), "used": int(len(used)), "held_out_for_verify": int(len(held_out)),
+                   "seed": block["seed"]},
+    }
+
+
+def _check_ops(inventory, floats: dict[str, int], settings: dict[str, Any]) -> None:
     if inventory.custom and not settings.get("converter_options", {}).get("allow_custom_ops"):
         raise ConversionError(f"the graph needs custom ops {sorted(inventory.custom)}.")
+    if inventory.flex and not settings.get("allow_flex_ops"):
+        raise ConversionError(
+            f"the graph needs Select TF (Flex) ops, which the stock LiteRT runtime cannot run: "
+            f"{', '.join(sorted(inventory.flex))}. Replace the layers that produce them, or set "
+            "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
+            "with your app."
+        )
+    if settings["kind"] == "int8" and settings.get("strict") and floats:
+        listed = ", ".join(f"{op} x{n}" for op, n in floats.items())
+        raise ConversionError(
+            f"strict int8: these ops stay float: {listed}. Replace the layers that produce them "
+            "(e.g. LayerNormalization, GELU) or drop 'strict: true' to allow float islands."
+        )
+
+
+def _verify(flatbuffer: bytes, serving, inventory, settings: dict[str, Any], calibration) -> dict[str, Any]:
+    import re
+
+    from .errors import VerificationError
+    from .verify import STOCK_RUNTIME, skipped, verify
+
     if inventory.flex:
-        if not settings.get("allow_flex_ops"):
-            raise ConversionError(
-                f"the graph needs Select TF (Flex) ops, which the stock LiteRT runtime cannot run: "
-                f"{', '.join(sorted(inventory.flex))}. Replace the layers that produce them, or set "
-                "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
-                "with your app."
-            )
-        verification = skipped(
+        return skipped(
             f"needs the Select TF (Flex) delegate for {', '.join(sorted(inventory.flex))}, which "
             f"the stock runtime ({STOCK_RUNTIME}) does not include"
         )
-    else:
-        verification = verify(flatbuffer, serving, settings["verify"])
+    inputs, origin = None, "random"
+    if calibration and calibration["held_out"]:
+        inputs, origin = calibration["held_out"], "held-out calibration"
+    elif calibration:
+        inputs = calibration_inputs = [list(r.values()) for r in calibration["representative"]]
+        inputs, origin = calibration_inputs[: settings["verify"]["samples"]], "calibration"
+    try:
+        return verify(flatbuffer, serving, settings["verify"], inputs, origin)
+    except VerificationError as exc:
+        ops = re.findall(r"\((\w+)\) failed to (?:prepare|invoke)", str(exc))
+        if settings["kind"] == "int16x8" and ops:
+            raise ConversionError(
+                f"the 16x8 artifact does not run: {', '.join(sorted(set(ops)))} has no 16x8 kernel "
+                "in the stock runtime. Use kind: int8 for this model."
+            ) from exc
+        raise
 
-    tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
-    manifest = {
-        "schema": 1,
-        "model": model_name,
-        "version": spec["version"],
-        "variant": variant,
-        "kind": spec["kind"],
-        "artifact": {
-            "file": tflite_path.name,
-            "size": len(flatbuffer),
-            "sha256": hashlib.sha256(flatbuffer).hexdigest(),
-        },
-        "runtime": "flex" if inventory.flex else "builtin",
-        "signatures": signatures(flatbuffer, signature.names, serving.output_names),
-        "input_signature_origin": signature.origin,
-        "output_names_origin": serving.output_names_origin,
-        "ops": inventory.to_json(),
-        "flex_ops": sorted(inventory.flex),
-        "inputs_xxh3": spec["input_hashes"],
-        "settings": settings,
-        "tools": tool_versions(),
-        "verification": verification,
-    }
-    atomic_write_bytes(tflite_path, flatbuffer)
-    atomic_write_bytes(manifest_path, dumps_manifest(manifest))
+
+def _summary(manifest: dict[str, Any]) -> str:
+    verification = manifest["verification"]
+    size = manifest["artifact"]["size"]
+    ratio = manifest["quantization"]["size_ratio_vs_float32"]
+    parts = [f"{size:,} bytes ({ratio:.2f}x float32)" if manifest["kind"] != "float32" else f"{size:,} bytes"]
     if verification["status"] == "passed":
         err = max(o["max_abs_error"] for o in verification["outputs"].values())
-        check = f"verified ({verification['samples']} samples, max abs error {err:.2g})"
+        parts.append(f"verified ({verification['samples']} samples, max abs error {err:.2g})")
     else:
-        check = f"NOT verified: {verification['reason']}"
-    return {"ok": True, "summary": f"{len(flatbuffer):,} bytes, {check}"}
+        parts.append(f"NOT verified: {verification['reason']}")
+    if manifest["eval"]:
+        e = manifest["eval"]
+        parts.append(f"{e['metric']} {e['variant']:.4f} (Keras float {e['keras_float']:.4f})")
+    return ", ".join(parts)
 
 
 def main(argv: list[str]) -> int:

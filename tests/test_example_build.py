@@ -83,7 +83,7 @@ def test_second_run_and_touch_convert_nothing(example_project):
     again = run_build(example_project)
     assert again.returncode == 0, again.output
     assert again.executed == []
-    assert len(again.up_to_date) == 3
+    assert len(again.up_to_date) == 8
     module = example_project / "examples" / "models.py"
     later = time.time() + 5
     os.utime(module, (later, later))
@@ -138,4 +138,20 @@ def test_console_script_with_manifest_option(example_project, tmp_path):
     proc = subprocess.run([str(script), "--manifest", str(example_project / "models.yaml")],
                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.returncode == 0, proc.stdout
-    assert proc.stdout.count("-- convert:") == 3, proc.stdout
+    assert proc.stdout.count("-- convert:") == 8, proc.stdout
+
+
+DIGITS_VARIANTS = ["float32", "dynamic_range", "float16", "int8", "int8_uint8", "int16x8"]
+
+
+def test_every_digits_variant_is_scored_on_held_out_digits(example_project):
+    for variant in DIGITS_VARIANTS:
+        meta = load_json(artifact(example_project, "digits", variant)[1])
+        assert meta["verification"]["status"] == "passed"
+        ev = meta["eval"]
+        assert (ev["metric"], ev["samples"], ev["max_drop"]) == ("accuracy", 360, 0.02)
+        assert ev["keras_float"] > 0.85  # the example classifier really learned
+        assert ev["drop"] <= 0.02
+        assert abs(ev["drop"] - (ev["keras_float"] - ev["variant"])) < 1e-12
+    uint8 = load_json(artifact(example_project, "digits", "int8_uint8")[1])
+    assert uint8["signatures"]["serving_default"]["inputs"][0]["dtype"] == "uint8"

@@ -29,7 +29,8 @@ def errors(plan):
 def test_example_manifest_is_valid():
     plan = make_plan(REPO / "models.yaml")
     assert [s.task_name for s in plan.specs] == [
-        "digits:float32", "listing_ranker:float32", "residual_mlp:float32"]
+        "digits:float32", "digits:dynamic_range", "digits:float16", "digits:int8",
+        "digits:int8_uint8", "digits:int16x8", "listing_ranker:float32", "residual_mlp:float32"]
     assert not errors(plan)
     jsonschema.Draft202012Validator.check_schema(schema())
 
@@ -143,7 +144,8 @@ def test_defaults_merge_and_variant_overrides(tmp_path):
     """)
     (spec,) = plan.specs
     assert spec.settings["verify"] == {
-        "samples": 3, "seed": 9, "atol": 0.5, "rtol": 1e-4, "int_range": [0, 10]}
+        "samples": 3, "seed": 9, "atol": 0.5, "rtol": 1e-4, "int_range": [0, 10],
+        "metric": "allclose"}
     assert spec.settings["allow_flex_ops"] is True
     assert spec.tflite == "artifacts/m/1/m.float32.tflite"
     assert set(spec.input_hashes) == {"mods.py", "settings"}
@@ -182,3 +184,43 @@ def test_schema_file_is_published_json():
     assert data["properties"]["schema"] == {"const": 1, "description": data["properties"]["schema"][
         "description"]}
     assert "converterOptions" in data["$defs"]
+
+
+def test_calibrated_kind_without_data_is_a_manifest_error(tmp_path):
+    plan = plan_for(tmp_path, """
+        schema: 1
+        models:
+          m:
+            version: "1"
+            source: {builder: mods:build}
+            variants:
+              float32: {}
+              int8: {}
+              fp16: {kind: float16, io: uint8}
+              i16: {kind: int16x8, calibration: {npz: missing.npz}}
+    """)
+    errs = errors(plan)
+    assert "m:float32" not in errs
+    assert "variant 'int8', field 'calibration'" in errs["m:int8"]
+    assert "never calibrates on random data" in errs["m:int8"]
+    assert "variant 'fp16', field 'io'" in errs["m:fp16"] and "applies to kind int8" in errs["m:fp16"]
+    assert "variant 'i16'" in errs["m:i16"] and "missing.npz' not found" in errs["m:i16"]
+
+
+def test_calibration_counts_only_in_calibrated_variants(tmp_path):
+    import numpy as np
+
+    text = """
+        schema: 1
+        models:
+          m:
+            version: "1"
+            source: {builder: mods:build}
+            calibration: {npz: c.npz}
+            variants: {float32: {}, float16: {}, int8: {}}
+    """
+    np.savez(tmp_path / "c.npz", x=np.zeros((3, 2)))
+    first = {s.variant: s for s in plan_for(tmp_path, text).specs}
+    assert "c.npz" in first["int8"].deps and "c.npz" not in first["float32"].deps
+    assert "calibration" not in first["float16"].settings
+    assert first["int8"].settings["calibration"] == {"npz": "c.npz", "samples": 100, "seed": 0}

@@ -12,6 +12,7 @@ afterwards from the inventory (``allow_flex_ops``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import ConversionError, ManifestError
@@ -55,14 +56,23 @@ def check_converter_options(options: dict[str, Any], model: str, variant: str) -
             )
 
 
-def convert(function, keras_model, options: dict[str, Any], model: str, variant: str) -> bytes:
-    """Convert a serving tf.function of ``keras_model`` to a LiteRT flatbuffer.
+def convert(
+    function,
+    keras_model,
+    options: dict[str, Any],
+    model: str,
+    variant: str,
+    quantizations: list[dict[str, Any]],
+    representative: list[dict[str, Any]] | None = None,
+) -> list[bytes]:
+    """Convert a serving tf.function of ``keras_model`` once per entry of ``quantizations``.
 
-    The function goes through a temporary SavedModel (Keras' ``ExportArchive``),
-    as Keras' own LiteRT export does: converting the concrete function directly
-    keeps Keras variables as uninitialised resource variables (VAR_HANDLE /
-    READ_VARIABLE ops, no weights in the file), while the SavedModel path freezes
-    them into constants and keeps the named signature.
+    Each entry is a variant's settings (``kind`` and, for int8, ``io``); all
+    conversions share one temporary SavedModel (Keras' ``ExportArchive``), as Keras'
+    own LiteRT export does: converting the concrete function directly keeps Keras
+    variables as uninitialised resource variables (VAR_HANDLE / READ_VARIABLE ops,
+    no weights in the file), while the SavedModel path freezes them into constants
+    and keeps the named signature.
     """
     import tempfile
 
@@ -75,13 +85,17 @@ def convert(function, keras_model, options: dict[str, Any], model: str, variant:
         archive.track(keras_model)
         archive.add_endpoint(SIGNATURE_KEY, function)
         archive.write_out(saved_model, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(
-            saved_model, signature_keys=[SIGNATURE_KEY]
-        )
-        return _run(converter, options)
+        results = []
+        for settings in quantizations:
+            converter = tf.lite.TFLiteConverter.from_saved_model(
+                saved_model, signature_keys=[SIGNATURE_KEY]
+            )
+            results.append(_run(converter, options, settings, representative))
+        return results
 
 
-def _run(converter, options: dict[str, Any]) -> bytes:
+def _run(converter, options: dict[str, Any], quantization: dict[str, Any],
+         representative: list[dict[str, Any]] | None) -> bytes:
     import tensorflow as tf
 
     converter.target_spec.supported_ops = [
@@ -90,10 +104,35 @@ def _run(converter, options: dict[str, Any]) -> bytes:
     ]
     for name, value in options.items():
         setattr(converter, CONVERTER_OPTIONS[name], value)
+    kind = quantization["kind"]
+    if kind != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if kind == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if kind in ("int8", "int16x8"):
+        samples = list(representative or [])
+        converter.representative_dataset = lambda: iter(samples)
+    if kind == "int8" and quantization.get("io", "float") != "float":
+        io_type = {"int8": tf.int8, "uint8": tf.uint8}[quantization["io"]]
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
+    if kind == "int16x8":
+        # Only the 16x8 op set: an op without a 16x8 kernel fails here, by name, instead
+        # of producing an artifact that fails at run time.
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
     try:
         return bytes(converter.convert())
     except Exception as exc:
         message = str(exc).strip()
+        unsupported = sorted(set(re.findall(r"16x8-bit not yet supported for op: '(\w+)'", message)))
+        if quantization["kind"] == "int16x8" and unsupported:
+            raise ConversionError(
+                f"the model has ops without a 16x8 (int16 activations, int8 weights) kernel: "
+                f"{', '.join(unsupported)}. Use kind: int8 for this model, or replace the layers "
+                "that produce these ops."
+            ) from exc
         raise ConversionError(
             f"TensorFlow's LiteRT converter failed: {type(exc).__name__}: {message[:4000]}"
         ) from exc

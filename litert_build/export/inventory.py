@@ -110,3 +110,34 @@ def _entries(subgraph, count: int, get, order: list[str]) -> list[dict[str, Any]
     rank = {name: pos for pos, name in enumerate(order)}
     items.sort(key=lambda item: (rank.get(item[0], len(rank)), item[0]))
     return [_tensor_json(subgraph, idx, name, pos) for pos, (name, idx) in enumerate(items)]
+
+
+def float_ops(flatbuffer: bytes) -> dict[str, int]:
+    """Ops that compute in floating point: any output tensor is float32 or float16.
+
+    DEQUANTIZE is left out: it only marks where a float island starts (or, in float16
+    variants, expands float16 weights); the ops after it are the ones listed. An empty
+    result means the graph is fully integer.
+    """
+    s = _schema()
+    model = s.Model.GetRootAsModel(flatbuffer, 0)
+    op_names = _enum_names(s.BuiltinOperator)
+    float_types = {s.TensorType.FLOAT32, s.TensorType.FLOAT16}
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        oc = model.OperatorCodes(i)
+        custom = oc.CustomCode()
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        codes.append(custom.decode() if custom else op_names.get(code, str(code)))
+    counts: Counter[str] = Counter()
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            name = codes[op.OpcodeIndex()]
+            if name == "DEQUANTIZE":
+                continue
+            outputs = [op.Outputs(k) for k in range(op.OutputsLength())]
+            if any(t >= 0 and subgraph.Tensors(t).Type() in float_types for t in outputs):
+                counts[name] += 1
+    return dict(sorted(counts.items()))

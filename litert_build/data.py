@@ -1,0 +1,124 @@
+"""Where calibration and evaluation arrays come from: ``npz:`` files or ``builder:`` functions.
+
+Resolving (which files count in the hash) happens at plan time and imports nothing
+heavy; loading and checking the arrays happens in the worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+from .errors import ManifestError
+from .sources import _existing_file, _relative, module_file
+
+
+def resolve_data_files(root: Path, model: str, variant: str, block: dict[str, Any], field: str) -> list[str]:
+    """Files whose bytes define a calibration/eval data block (relative to root)."""
+    given = [k for k in ("npz", "builder") if k in block]
+    if len(given) != 1:
+        raise ManifestError(
+            "give exactly one of 'npz: path/to/data.npz' or 'builder: package.module:function' "
+            f"(got {', '.join(given) or 'neither'}).",
+            model=model, variant=variant, field=field,
+        )
+    if "npz" in block:
+        path = _existing_file(root, block["npz"], f"{field}.npz", model)
+        return [_relative(root, path)]
+    module = block["builder"].partition(":")[0]
+    origin = module_file(root, module)
+    if origin is None:
+        raise ManifestError(
+            f"module '{module}' not found (the folder of models.yaml, {root}, is on sys.path).",
+            model=model, variant=variant, field=f"{field}.builder",
+        )
+    return [_relative(root, origin)]
+
+
+def load_arrays(root: Path, block: dict[str, Any], what: str) -> dict[str, np.ndarray]:
+    """Load a data block as {name: array with samples on the first axis}."""
+    import numpy as np
+
+    if "npz" in block:
+        with np.load(root / block["npz"], allow_pickle=False) as data:
+            return {key: np.asarray(data[key]) for key in data.files}
+    module_name, _, function = block["builder"].partition(":")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    func = getattr(importlib.import_module(module_name), function, None)
+    if not callable(func):
+        raise ManifestError(f"'{module_name}' has no function '{function}'.", field=f"{what}.builder")
+    result = func()
+    if isinstance(result, dict):
+        return {str(k): np.asarray(v) for k, v in result.items()}
+    rows = list(result)
+    if not rows or not all(isinstance(r, dict) for r in rows):
+        raise ManifestError(
+            f"builder '{block['builder']}' must return a dict of arrays or an iterable of input dicts.",
+            field=f"{what}.builder",
+        )
+    return {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
+
+
+def check_against_signature(
+    arrays: dict[str, np.ndarray], tensors, what: str, extra_keys: tuple[str, ...] = ()
+) -> int:
+    """Check names, shapes and dtypes of sample arrays against the input signature.
+
+    Each input's array has the samples on its first axis, and one sample has the
+    input's shape without its batch dimension: input [1, 64] -> array [N, 64].
+    Returns N. Floats may be given in any float precision and integers in any integer
+    type (they are cast); a float given for an integer input or the reverse is an error.
+    """
+    import numpy as np
+
+    names = [t.name for t in tensors]
+    missing = [n for n in names if n not in arrays]
+    unknown = [k for k in arrays if k not in names and k not in extra_keys]
+    if missing or unknown:
+        raise ManifestError(
+            f"the {what} data has arrays {sorted(arrays)}; the model's inputs are {names}"
+            + (f" (missing: {missing})" if missing else "")
+            + (f" (not inputs: {unknown})" if unknown else "") + ".",
+            field=what,
+        )
+    counts = set()
+    for t in tensors:
+        array = arrays[t.name]
+        expected = ("N",) + tuple("?" if d is None else d for d in t.shape[1:])
+        shape_ok = array.ndim == len(t.shape) and all(
+            want is None or want == got for want, got in zip(t.shape[1:], array.shape[1:], strict=False)
+        )
+        if not shape_ok:
+            raise ManifestError(
+                f"input '{t.name}': expected samples of shape {list(expected)} (the input is "
+                f"{list(t.shape)}, batch first), got an array of shape {list(array.shape)}.",
+                field=what,
+            )
+        want_float = np.issubdtype(np.dtype(t.dtype), np.floating)
+        got_float = np.issubdtype(array.dtype, np.floating)
+        got_int = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
+        if (want_float and not got_float) or (not want_float and not got_int):
+            raise ManifestError(
+                f"input '{t.name}': expected dtype {t.dtype}, got {array.dtype}.", field=what
+            )
+        counts.add(array.shape[0])
+    if len(counts) != 1:
+        raise ManifestError(
+            f"the {what} arrays have different sample counts: "
+            f"{ {t.name: int(arrays[t.name].shape[0]) for t in tensors} }.",
+            field=what,
+        )
+    return counts.pop()
+
+
+def samples(arrays: dict[str, np.ndarray], tensors, indices) -> list[list[np.ndarray]]:
+    """One list of batch-1 input arrays (signature order, signature dtype) per index."""
+    return [
+        [arrays[t.name][i : i + 1].astype(t.dtype) for t in tensors] for i in indices
+    ]
