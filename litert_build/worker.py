@@ -193,9 +193,9 @@ def _verify(flatbuffer: bytes, serving, inventory, settings: dict[str, Any], cal
     inputs, origin = None, "random"
     if calibration and calibration["held_out"]:
         inputs, origin = calibration["held_out"], "held-out calibration"
-    elif calibration:
-        inputs = calibration_inputs = [list(r.values()) for r in calibration["representative"]]
-        inputs, origin = calibration_inputs[: settings["verify"]["samples"]], "calibration"
+    elif calibration:  # every sample went into calibration: verify on those, and say so
+        inputs = [list(r.values()) for r in calibration["representative"]]
+        inputs, origin = inputs[: settings["verify"]["samples"]], "calibration (none held out)"
     try:
         return verify(flatbuffer, serving, settings["verify"], inputs, origin)
     except VerificationError as exc:
