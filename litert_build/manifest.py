@@ -52,7 +52,10 @@ KIND_FIELDS: dict[str, dict[str, Any]] = {
 # Settings that may be given on the model (or defaults) and per variant; they are
 # resolved per variant, so e.g. calibration data only counts in the hash of the
 # variants that use it.
-VARIANT_SCOPED = ("converter_options", "verify", "allow_flex_ops", "calibration", "eval")
+VARIANT_SCOPED = (
+    "converter_options", "verify", "allow_flex_ops", "calibration", "eval",
+    "sequence_length", "image_size",
+)
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import importlib
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 class ResolvedSource:
     """A model's source with every file it depends on (paths relative to the project root)."""
 
-    kind: str  # "keras" | "builder"
+    kind: str  # "keras" | "builder" | "preset"
     path: str | None = None  # keras file
     module: str | None = None  # builder module
     function: str | None = None  # builder function
@@ -78,13 +79,17 @@ def module_file(root: Path, module: str) -> Path | None:
 def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> ResolvedSource:
     """Check a model's ``source`` and list the files whose bytes define the model."""
     source = settings.get("source") or {}
-    given = [k for k in ("keras", "builder") if k in source]
+    given = [k for k in ("keras", "builder", "preset") if k in source]
     if len(given) != 1:
         raise ManifestError(
-            "give exactly one of 'keras: path/to/model.keras' or 'builder: package.module:function'"
-            f" (got {', '.join(given) or 'neither'}).",
+            "give exactly one of 'keras: path/to/model.keras', 'builder: package.module:function' "
+            f"or 'preset: path/to/kerashub_preset_folder' (got {', '.join(given) or 'none'}).",
             model=model, field="source",
         )
+    if "task" in source and "preset" not in source:
+        raise ManifestError("'task' goes with 'preset:'.", model=model, field="source.task")
+    if "preset" in source:
+        return _resolve_preset(root, model, source)
     if "keras" in source:
         for key in ("weights", "deps"):
             if key in source:
@@ -128,6 +133,38 @@ def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> Resolved
     return resolved
 
 
+REMOTE_PRESET = re.compile(r"^(kaggle|hf|gs|s3|https?|modelscope)://")
+
+
+def _resolve_preset(root: Path, model: str, source: dict[str, Any]) -> ResolvedSource:
+    """A local KerasHub preset folder: every file in it counts in the hash."""
+    for key in ("weights", "deps"):
+        if key in source:
+            raise ManifestError(
+                f"'{key}' goes with 'builder:', not with 'preset:' (the preset holds its weights).",
+                model=model, field=f"source.{key}",
+            )
+    value = source["preset"]
+    folder = (root / value).resolve()
+    if REMOTE_PRESET.match(value) or not folder.is_dir():
+        raise ManifestError(
+            f"preset '{value}' is not a local folder. litert-build never downloads: on a machine "
+            "with network, load it once (e.g. keras_hub.models.CausalLM.from_preset(...)) and "
+            "save it with task.save_to_preset('presets/<name>'), then set preset: to that folder.",
+            model=model, field="source.preset",
+        )
+    files = sorted(
+        _relative(root, p) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
+    if not any(Path(f).name in ("config.json", "task.json") for f in files):
+        raise ManifestError(
+            f"'{value}' is not a KerasHub preset folder (no config.json or task.json in it).",
+            model=model, field="source.preset",
+        )
+    return ResolvedSource(kind="preset", path=_relative(root, folder), function=source.get("task"),
+                          files=files)
+
+
 # ------------------------------------------------------------------ worker side
 
 
@@ -137,6 +174,8 @@ def load_model(root: Path, source: dict[str, Any], safe_mode: bool, model_name: 
 
     if source["kind"] == "keras":
         return keras.saving.load_model(root / source["path"], compile=False, safe_mode=safe_mode)
+    if source["kind"] == "preset":
+        return _load_preset(root / source["path"], source.get("function"), model_name)
 
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -157,3 +196,24 @@ def load_model(root: Path, source: dict[str, Any], safe_mode: bool, model_name: 
     if source.get("weights"):
         model.load_weights(root / source["weights"])
     return model
+
+
+def _load_preset(folder: Path, task: str | None, model_name: str):
+    """Load a local preset as the task class it names (or ``task``), or as a backbone."""
+    import json
+
+    import keras_hub
+
+    if task is None:
+        task_file = folder / "task.json"
+        if task_file.is_file():
+            task = json.loads(task_file.read_text()).get("class_name")
+    if task is None:  # a backbone-only preset
+        return keras_hub.models.Backbone.from_preset(str(folder))
+    cls = getattr(keras_hub.models, task, None)
+    if cls is None or not hasattr(cls, "from_preset"):
+        raise ManifestError(
+            f"'{task}' is not a KerasHub model class (keras_hub.models.{task} does not exist).",
+            model=model_name, field="source.task",
+        )
+    return cls.from_preset(str(folder))

@@ -73,17 +73,21 @@ class LiteRTRunner:
         return out
 
 
-def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range) -> list[list[np.ndarray]]:
+def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range,
+                  int_ranges: dict[str, list[int]] | None = None) -> list[list[np.ndarray]]:
+    """Seeded inputs; ``int_ranges`` gives [low, high) per input name (e.g. token ids below
+    the vocabulary size, padding masks of ones), ``int_range`` the rest."""
     rng = np.random.default_rng(seed)
-    low, high = int_range
+    int_ranges = int_ranges or {}
     batches = []
     for _ in range(samples):
         arrays = []
         for t in serving.signature.tensors:
             shape = example_shape(t.shape)
             dtype = np.dtype(t.dtype)
+            low, high = int_ranges.get(t.name, int_range)
             if dtype == np.bool_:
-                arrays.append(rng.random(shape) < 0.5)
+                arrays.append(rng.integers(max(low, 0), min(high, 2), size=shape).astype(bool))
             elif np.issubdtype(dtype, np.integer):
                 arrays.append(rng.integers(low, high, size=shape).astype(dtype))
             else:
@@ -118,7 +122,7 @@ def verify(
     atol, rtol = float(settings["atol"]), float(settings["rtol"])
     if inputs is None:
         inputs = random_inputs(serving, int(settings["samples"]), int(settings["seed"]),
-                               settings["int_range"])
+                               settings["int_range"], settings.get("int_ranges"))
     runner = LiteRTRunner(flatbuffer, serving.signature.names)
     got: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
     want: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}

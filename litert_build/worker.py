@@ -38,6 +38,7 @@ def tool_versions() -> dict[str, str]:
 
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
+    import dataclasses
     import hashlib
 
     import keras
@@ -46,6 +47,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     from .export.adapter import make_serving_function
     from .export.converter import convert
     from .export.inventory import float_ops, op_inventory, signatures
+    from .export.kerashub import hub_signature, is_kerashub, tracked_layers
     from .export.signature import infer_input_signature
 
     model_name, variant = spec["model"], spec["variant"]
@@ -55,16 +57,28 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
     keras.utils.set_random_seed(0)  # builders that forget to seed still build the same model
     model = _load_model(root, spec, settings, model_name)
-    signature = infer_input_signature(
-        model, model_name, settings.get("batch_size"), settings.get("inputs")
-    )
-    serving = make_serving_function(model, model_name, signature, settings.get("outputs"))
+    hub = None
+    explicit = settings.get("inputs")
+    if is_kerashub(model) and not explicit:
+        hub = hub_signature(model, settings, model_name)
+        explicit = hub.inputs
+        settings["verify"].setdefault("int_ranges", hub.int_ranges)
+    if is_kerashub(model) and getattr(model, "preprocessor", None) is not None:
+        # The artifact takes model inputs (token ids, images), not raw text: detach the
+        # preprocessor so its tokenizer's lookup tables (Flex HashTable ops) stay out.
+        model.preprocessor = None
+    signature = infer_input_signature(model, model_name, settings.get("batch_size"), explicit)
+    if hub is not None:
+        signature = dataclasses.replace(signature, origin="kerashub")
+    serving = make_serving_function(model, model_name, signature, settings.get("outputs"),
+                                    hub.family.outputs if hub else ())
     calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
 
     # A quantized variant also converts float32 (from the same SavedModel) to measure its size.
     quantizations = [settings] + ([{"kind": "float32"}] if kind != "float32" else [])
     flatbuffers = convert(
-        serving.tf_function, model, settings.get("converter_options", {}), model_name, variant,
+        serving.tf_function, tracked_layers(model) if hub else [model],
+        settings.get("converter_options", {}), model_name, variant,
         quantizations, calibration["representative"] if calibration else None,
     )
     flatbuffer = flatbuffers[0]
@@ -116,6 +130,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "tools": tool_versions(),
         "verification": verification,
         "eval": eval_result,
+        "kerashub": hub.record if hub else None,
     }
     atomic_write_bytes(tflite_path, flatbuffer)
     atomic_write_bytes(manifest_path, dumps_manifest(manifest))

@@ -49,9 +49,11 @@ def _flatten_outputs(outputs) -> tuple[list[Any], str, list[str] | None]:
 
 
 def resolve_output_names(
-    model, model_name: str, outputs, manifest_names: list[str] | None
+    model, model_name: str, outputs, manifest_names: list[str] | None,
+    default_names: tuple[str, ...] = (),
 ) -> tuple[list[str], str]:
-    """Names for the model's outputs: manifest > dict keys > the model's own > generic."""
+    """Names for the model's outputs: manifest > dict keys > registry default > the model's own
+    > generic."""
     import keras
     from keras.src.models.functional import Functional
 
@@ -71,6 +73,8 @@ def resolve_output_names(
         names, origin = list(manifest_names), "manifest"
     elif keys is not None:
         names, origin = keys, "model"
+    elif default_names and len(default_names) == count:
+        names, origin = list(default_names), "registry"
     elif isinstance(model, keras.Sequential) and count == 1:
         names, origin = [model.layers[-1].name], "model"
     elif isinstance(model, Functional) and len(getattr(model, "output_names", []) or []) == count:
@@ -88,7 +92,8 @@ def resolve_output_names(
 
 
 def make_serving_function(
-    model, model_name: str, signature: InputSignature, manifest_outputs: list[str] | None
+    model, model_name: str, signature: InputSignature, manifest_outputs: list[str] | None,
+    default_outputs: tuple[str, ...] = (),
 ) -> ServingFunction:
     import numpy as np
     import tensorflow as tf
@@ -110,7 +115,8 @@ def make_serving_function(
             f"model '{model_name}' failed when called with inputs "
             f"{[t.to_json() for t in signature.tensors]}: {type(exc).__name__}: {exc}"
         ) from exc
-    names, origin = resolve_output_names(model, model_name, probe_out, manifest_outputs)
+    names, origin = resolve_output_names(model, model_name, probe_out, manifest_outputs,
+                                         default_outputs)
     by_key = isinstance(probe_out, dict)  # dict outputs are looked up by name
 
     def call(*flat):

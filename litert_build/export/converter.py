@@ -58,14 +58,18 @@ def check_converter_options(options: dict[str, Any], model: str, variant: str) -
 
 def convert(
     function,
-    keras_model,
+    tracked: list,
     options: dict[str, Any],
     model: str,
     variant: str,
     quantizations: list[dict[str, Any]],
     representative: list[dict[str, Any]] | None = None,
 ) -> list[bytes]:
-    """Convert a serving tf.function of ``keras_model`` once per entry of ``quantizations``.
+    """Convert a serving tf.function once per entry of ``quantizations``.
+
+    ``tracked`` are the Keras layers/models whose variables the function uses (usually
+    ``[model]``; for KerasHub tasks their layers, so that the preprocessor's tokenizer
+    tables are not saved and do not become Flex HashTable ops).
 
     Each entry is a variant's settings (``kind`` and, for int8, ``io``); all
     conversions share one temporary SavedModel (Keras' ``ExportArchive``), as Keras'
@@ -82,7 +86,8 @@ def convert(
     check_converter_options(options, model, variant)
     with tempfile.TemporaryDirectory(prefix="litert-build-savedmodel-") as saved_model:
         archive = keras.export.ExportArchive()
-        archive.track(keras_model)
+        for layer in tracked:
+            archive.track(layer)
         archive.add_endpoint(SIGNATURE_KEY, function)
         archive.write_out(saved_model, verbose=False)
         results = []

@@ -1,0 +1,203 @@
+"""KerasHub tasks: a registry from task class to static input signature and output names.
+
+KerasHub tasks are Functional models whose inputs have dynamic sizes (``token_ids``
+is ``[None, None]``, ``images`` is ``[None, None, None, 3]``). LiteRT wants every
+dimension fixed, so each registry entry says how to fill them:
+
+* text inputs (integer ``[batch, length]``): the sequence length, by priority
+  ``sequence_length:`` in models.yaml (variant, then model) > the preprocessor's
+  ``sequence_length`` > 128;
+* image inputs (``[batch, height, width, channels]``): ``image_size:`` in models.yaml >
+  the preprocessor's image converter > the backbone's ``image_shape``; else an error
+  that says which field to set;
+* seq2seq: ``encoder_*`` inputs use the encoder length, ``decoder_*`` the decoder length
+  (the preprocessor's ``encoder_sequence_length`` / ``decoder_sequence_length``; a
+  ``sequence_length:`` in models.yaml sets both).
+
+Lookup is subclass-first: among the entries whose class is in the model's MRO, the
+nearest one wins (``Gemma3CausalLM`` before ``CausalLM``), whatever the order below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConversionError, ManifestError
+
+DEFAULT_SEQUENCE_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Family:
+    task: str  # class name in keras_hub.models
+    kind: str  # "text" | "seq2seq" | "image" | "audio" | "multimodal" | "backbone"
+    outputs: tuple[str, ...] = ()  # names when the task returns unnamed tensors
+
+
+REGISTRY: tuple[Family, ...] = (
+    Family("CausalLM", "text", ("logits",)),
+    Family("TextClassifier", "text", ("logits",)),
+    Family("Seq2SeqLM", "seq2seq", ("logits",)),
+    Family("ImageClassifier", "image", ("logits",)),
+    Family("ObjectDetector", "image"),
+    Family("ImageSegmenter", "image", ("logits",)),
+    Family("DepthEstimator", "image"),
+    Family("AudioToText", "audio", ("logits",)),
+    Family("Gemma3CausalLM", "multimodal", ("logits",)),
+    Family("PaliGemmaCausalLM", "multimodal", ("logits",)),
+    Family("Backbone", "backbone"),
+)
+
+
+@dataclass
+class HubSignature:
+    family: Family
+    task_class: str
+    inputs: list[dict[str, Any]]  # manifest-style: name, shape, dtype
+    record: dict[str, Any] = field(default_factory=dict)  # what the manifest says about it
+    int_ranges: dict[str, list[int]] = field(default_factory=dict)  # realistic verify inputs
+
+
+# Integer inputs whose values mean something: verification feeds valid values.
+MASK_INPUTS = ("padding_mask", "encoder_padding_mask", "decoder_padding_mask", "attention_mask")
+ZERO_INPUTS = ("segment_ids",)
+
+
+def is_kerashub(model) -> bool:
+    return any(c.__module__.startswith("keras_hub.") for c in type(model).__mro__)
+
+
+def tracked_layers(model) -> list:
+    """What a converted KerasHub task must carry: its layers, not the task object itself.
+
+    Saving the task would also save its preprocessor (even when detached, Keras still
+    tracks it), and the tokenizer's lookup tables would become Flex HashTable ops.
+    """
+    return [layer for layer in model.layers if layer.built] or [model]
+
+
+def find_family(model) -> Family:
+    import keras_hub
+
+    mro = type(model).__mro__
+    best: tuple[int, Family] | None = None
+    for family in REGISTRY:
+        cls = getattr(keras_hub.models, family.task, None)
+        if cls is not None and cls in mro:
+            rank = mro.index(cls)
+            if best is None or rank < best[0]:
+                best = (rank, family)
+    if best is None:
+        supported = ", ".join(f.task for f in REGISTRY)
+        raise ConversionError(
+            f"{type(model).__name__} has no entry in litert-build's KerasHub registry (supported: "
+            f"{supported}, and their subclasses). Give its inputs explicitly in models.yaml, e.g. "
+            "inputs: [{name: token_ids, shape: [1, 128], dtype: int32}, ...]."
+        )
+    return best[1]
+
+
+def _pair(value) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    height, width = value
+    return int(height), int(width)
+
+
+def sequence_length(model, settings: dict[str, Any], which: str = "sequence_length") -> tuple[int, str]:
+    if settings.get("sequence_length"):
+        return int(settings["sequence_length"]), "models.yaml"
+    value = getattr(getattr(model, "preprocessor", None), which, None)
+    if value:
+        return int(value), "preprocessor"
+    return DEFAULT_SEQUENCE_LENGTH, "default"
+
+
+def image_size(model, settings: dict[str, Any], model_name: str) -> tuple[tuple[int, int], str]:
+    if settings.get("image_size"):
+        return _pair(settings["image_size"]), "models.yaml"
+    converter = getattr(getattr(model, "preprocessor", None), "image_converter", None)
+    size = getattr(converter, "image_size", None)
+    if size and all(size):
+        return _pair(tuple(size)), "preprocessor"
+    shape = getattr(getattr(model, "backbone", model), "image_shape", None)
+    if shape and len(shape) == 3 and shape[0] and shape[1]:
+        return (int(shape[0]), int(shape[1])), "backbone"
+    raise ManifestError(
+        f"the image size of this {type(model).__name__} is unknown: its preprocessor has no "
+        "image_size and its backbone no fixed image_shape. Set image_size: [height, width] for "
+        "this model in models.yaml.",
+        model=model_name, field="image_size",
+    )
+
+
+def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignature:
+    """The static input list for a KerasHub task or backbone, filled by the registry rules."""
+    import keras
+
+    family = find_family(model)
+    batch = settings.get("batch_size")
+    if batch is None:
+        raise ManifestError(
+            "KerasHub artifacts get fully static shapes: set batch_size to an integer (default 1).",
+            model=model_name, field="batch_size",
+        )
+    struct = model._inputs_struct
+    if not isinstance(struct, dict):
+        struct = {t.name: t for t in (struct if isinstance(struct, (list, tuple)) else [struct])}
+    record: dict[str, Any] = {"task": type(model).__name__, "registry_entry": family.task}
+    lengths: dict[str, tuple[int, str]] = {}
+    size: tuple[tuple[int, int], str] | None = None
+    inputs = []
+    for name, tensor in struct.items():
+        shape = list(tensor.shape)
+        dtype = keras.backend.standardize_dtype(tensor.dtype)
+        shape[0] = batch
+        unknown = [i for i, d in enumerate(shape) if d is None]
+        if unknown and len(shape) == 4 and unknown[0] in (1, 2) and dtype.startswith("float"):
+            if size is None:
+                size = image_size(model, settings, model_name)
+            shape[1], shape[2] = size[0]
+        elif unknown:
+            which = "sequence_length"
+            if family.kind == "seq2seq":
+                which = "encoder_sequence_length" if name.startswith("encoder") else (
+                    "decoder_sequence_length")
+            if which not in lengths:
+                lengths[which] = sequence_length(model, settings, which)
+            shape = [lengths[which][0] if d is None else d for d in shape]
+        if any(d is None for d in shape):
+            raise ConversionError(
+                f"input '{name}' of {type(model).__name__} has shape {list(tensor.shape)}; "
+                "litert-build cannot tell what its dynamic dimensions mean. Give 'inputs:' in "
+                "models.yaml."
+            )
+        inputs.append({"name": str(name), "shape": shape, "dtype": dtype})
+    _check_max_length(model, lengths, model_name)
+    vocabulary = getattr(getattr(model, "backbone", model), "vocabulary_size", None)
+    int_ranges = {}
+    for item in inputs:
+        if item["name"] in MASK_INPUTS:
+            int_ranges[item["name"]] = [1, 2]  # all positions real
+        elif item["name"] in ZERO_INPUTS:
+            int_ranges[item["name"]] = [0, 1]
+        elif vocabulary and item["name"].endswith("token_ids"):
+            int_ranges[item["name"]] = [0, int(vocabulary)]
+    for which, (value, origin) in lengths.items():
+        record[which] = {"value": value, "from": origin}
+    if size is not None:
+        record["image_size"] = {"value": list(size[0]), "from": size[1]}
+    return HubSignature(family, type(model).__name__, inputs, record, int_ranges)
+
+
+def _check_max_length(model, lengths: dict[str, tuple[int, str]], model_name: str) -> None:
+    backbone = getattr(model, "backbone", model)
+    limit = getattr(backbone, "max_sequence_length", None)
+    for which, (value, origin) in lengths.items():
+        if limit and value > limit:
+            raise ManifestError(
+                f"{which} {value} (from {origin}) exceeds the backbone's max_sequence_length "
+                f"{limit}. Set sequence_length: to at most {limit}.",
+                model=model_name, field="sequence_length",
+            )
