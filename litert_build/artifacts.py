@@ -65,3 +65,9 @@ def remove_quietly(*paths: Path) -> None:
             path.unlink()
         except FileNotFoundError:
             pass
+
+
+def remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)

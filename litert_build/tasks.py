@@ -18,7 +18,7 @@ from typing import Any
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from .artifacts import remove_quietly
+from .artifacts import remove_quietly, remove_tree
 from .errors import ManifestError
 from .hashing import XXH3Checker
 from .plan import BuildSpec, make_plan, manifest_path
@@ -90,6 +90,8 @@ def task_convert():
             continue
         root = Path(spec.root)
         targets = [_path_for_doit(root, spec.tflite), _path_for_doit(root, spec.manifest)]
+        targets_abs = [root / spec.tflite, root / spec.manifest]
+        assets_dir = (root / spec.tflite).parent / f"{spec.model}.assets"  # KerasHub runtime assets
         yield {
             "name": spec.task_name,
             "doc": f"{spec.kind} -> {spec.tflite}",
@@ -97,7 +99,7 @@ def task_convert():
             "file_dep": [_path_for_doit(root, rel) for rel in spec.deps],
             "targets": targets,
             "uptodate": [settings_changed(spec.settings_hash, spec.task_name)],
-            "clean": True,
+            "clean": [(remove_quietly, targets_abs), (remove_tree, [assets_dir])],
         }
 
 

@@ -63,7 +63,8 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         hub = hub_signature(model, settings, model_name)
         explicit = hub.inputs
         settings["verify"].setdefault("int_ranges", hub.int_ranges)
-    if is_kerashub(model) and getattr(model, "preprocessor", None) is not None:
+    preprocessor = getattr(model, "preprocessor", None) if is_kerashub(model) else None
+    if preprocessor is not None:
         # The artifact takes model inputs (token ids, images), not raw text: detach the
         # preprocessor so its tokenizer's lookup tables (Flex HashTable ops) stay out.
         model.preprocessor = None
@@ -132,9 +133,27 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "eval": eval_result,
         "kerashub": hub.record if hub else None,
     }
+    if preprocessor is not None:
+        manifest["assets"] = _write_assets(tflite_path.parent, model_name, preprocessor)
     atomic_write_bytes(tflite_path, flatbuffer)
-    atomic_write_bytes(manifest_path, dumps_manifest(manifest))
+    atomic_write_bytes(manifest_path, dumps_manifest(manifest))  # last: marks the build complete
     return {"ok": True, "summary": _summary(manifest)}
+
+
+def _write_assets(folder: Path, model_name: str, preprocessor) -> dict[str, Any]:
+    """Tokenizer / image-preprocessing assets next to the artifact, with their sha256."""
+    import hashlib
+
+    from .artifacts import atomic_write_bytes
+    from .export.kerashub import runtime_assets
+
+    files, record = runtime_assets(preprocessor)
+    assets_dir = folder / f"{model_name}.assets"
+    for name, data in files.items():
+        atomic_write_bytes(assets_dir / name, data)
+    record["folder"] = assets_dir.name
+    record["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    return record
 
 
 def _load_model(root: Path, spec: dict[str, Any], settings: dict[str, Any], model_name: str):

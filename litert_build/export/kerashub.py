@@ -201,3 +201,81 @@ def _check_max_length(model, lengths: dict[str, tuple[int, str]], model_name: st
                 f"{limit}. Set sequence_length: to at most {limit}.",
                 model=model_name, field="sequence_length",
             )
+
+
+# ------------------------------------------------------------------ runtime assets
+
+
+def _jsonable(value):
+    """Plain JSON data from a Keras config (numpy scalars and arrays become lists/numbers)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def runtime_assets(preprocessor) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """What an app needs to feed the artifact: files to ship and a description of them.
+
+    Files: the tokenizer's own assets (vocabulary, merges, SentencePiece proto) as the
+    tokenizer saves them, plus ``tokenizer.json`` / ``preprocessor.json`` (the Keras
+    configs, so keras_hub can rebuild them). Description: tokenizer class, and for image
+    and audio models the converter settings (size, scale, offset, interpolation, ...).
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import keras
+
+    files: dict[str, bytes] = {}
+    record: dict[str, Any] = {}
+    if preprocessor is None:
+        return files, record
+
+    def config_bytes(obj) -> bytes:
+        return (json.dumps(_jsonable(keras.saving.serialize_keras_object(obj)), indent=2,
+                           sort_keys=True) + "\n").encode()
+
+    files["preprocessor.json"] = config_bytes(preprocessor)
+    record["preprocessor"] = type(preprocessor).__name__
+    for attr in ("sequence_length", "encoder_sequence_length", "decoder_sequence_length"):
+        if getattr(preprocessor, attr, None):
+            record[attr] = int(getattr(preprocessor, attr))
+    tokenizer = getattr(preprocessor, "tokenizer", None)
+    if tokenizer is not None:
+        files["tokenizer.json"] = config_bytes(tokenizer)
+        with tempfile.TemporaryDirectory() as tmp:
+            if hasattr(tokenizer, "save_assets"):
+                tokenizer.save_assets(tmp)
+            for path in sorted(Path(tmp).rglob("*")):
+                if path.is_file():
+                    files[f"tokenizer/{path.relative_to(tmp).as_posix()}"] = path.read_bytes()
+        record["tokenizer"] = {
+            "class": type(tokenizer).__name__,
+            "vocabulary_size": _call(tokenizer, "vocabulary_size"),
+            "files": sorted(k for k in files if k.startswith("tokenizer/")),
+        }
+    for attr, key in (("image_converter", "image_preprocessing"),
+                      ("audio_converter", "audio_preprocessing")):
+        converter = getattr(preprocessor, attr, None)
+        if converter is not None:
+            config = _jsonable(converter.get_config())
+            for noise in ("name", "trainable", "dtype"):
+                config.pop(noise, None)
+            record[key] = {"class": type(converter).__name__, **config}
+    return files, record
+
+
+def _call(obj, method: str):
+    try:
+        return int(getattr(obj, method)())
+    except Exception:
+        return None
