@@ -20,6 +20,7 @@ nearest one wins (``Gemma3CausalLM`` before ``CausalLM``), whatever the order be
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,7 +146,8 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
         )
     struct = model._inputs_struct
     if not isinstance(struct, dict):
-        struct = {t.name: t for t in (struct if isinstance(struct, (list, tuple)) else [struct])}
+        tensors = struct if isinstance(struct, (list, tuple)) else [struct]
+        struct = {_input_name(t, i, len(tensors)): t for i, t in enumerate(tensors)}
     record: dict[str, Any] = {"task": type(model).__name__, "registry_entry": family.task}
     lengths: dict[str, tuple[int, str]] = {}
     size: tuple[tuple[int, int], str] | None = None
@@ -189,6 +191,15 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
     if size is not None:
         record["image_size"] = {"value": list(size[0]), "from": size[1]}
     return HubSignature(family, type(model).__name__, inputs, record, int_ranges)
+
+
+def _input_name(tensor, index: int, count: int) -> str:
+    """A KerasHub input's name; auto-generated ones (``keras_tensor_12``) get a meaningful one."""
+    name = tensor.name
+    if not re.match(r"^(keras_tensor|input_layer)(_\d+)?$", name):
+        return name
+    base = "images" if len(tensor.shape) == 4 else "inputs"
+    return base if count == 1 else f"{base}_{index}"
 
 
 def _check_max_length(model, lengths: dict[str, tuple[int, str]], model_name: str) -> None:
