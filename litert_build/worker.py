@@ -38,6 +38,7 @@ def tool_versions() -> dict[str, str]:
 
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
+    import contextlib
     import dataclasses
     import hashlib
 
@@ -47,7 +48,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     from .export.adapter import make_serving_function
     from .export.converter import convert
     from .export.inventory import float_ops, op_inventory, signatures
-    from .export.kerashub import hub_signature, is_kerashub, tracked_layers
+    from .export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
     from .export.signature import infer_input_signature
 
     model_name, variant = spec["model"], spec["variant"]
@@ -71,8 +72,9 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     signature = infer_input_signature(model, model_name, settings.get("batch_size"), explicit)
     if hub is not None:
         signature = dataclasses.replace(signature, origin="kerashub")
-    serving = make_serving_function(model, model_name, signature, settings.get("outputs"),
-                                    hub.family.outputs if hub else ())
+    with graph_rewrites(model) if is_kerashub(model) else contextlib.nullcontext([]) as rewrites:
+        serving = make_serving_function(model, model_name, signature, settings.get("outputs"),
+                                        hub.family.outputs if hub else ())
     calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
 
     # A quantized variant also converts float32 (from the same SavedModel) to measure its size.
@@ -131,7 +133,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "tools": tool_versions(),
         "verification": verification,
         "eval": eval_result,
-        "kerashub": hub.record if hub else None,
+        "kerashub": {**hub.record, "rewrites": rewrites} if hub else None,
     }
     if preprocessor is not None:
         manifest["assets"] = _write_assets(tflite_path.parent, model_name, preprocessor)
