@@ -54,7 +54,7 @@ KIND_FIELDS: dict[str, dict[str, Any]] = {
 # variants that use it.
 VARIANT_SCOPED = (
     "converter_options", "verify", "allow_flex_ops", "calibration", "eval",
-    "sequence_length", "image_size",
+    "sequence_length", "image_size", "audio_length",
 )
 
 

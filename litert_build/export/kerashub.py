@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import ConversionError, ManifestError
 
 DEFAULT_SEQUENCE_LENGTH = 128
+DEFAULT_AUDIO_LENGTH = 16000  # samples: one second at 16 kHz
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class HubSignature:
 
 # Integer inputs whose values mean something: verification feeds valid values.
 MASK_INPUTS = ("padding_mask", "encoder_padding_mask", "decoder_padding_mask", "attention_mask")
-ZERO_INPUTS = ("segment_ids",)
+ZERO_INPUTS = ("segment_ids", "response_mask")
 
 
 def is_kerashub(model) -> bool:
@@ -81,24 +82,21 @@ def tracked_layers(model) -> list:
 
 
 def find_family(model) -> Family:
-    import keras_hub
+    """The registry entry nearest to the model's class in its MRO (subclass first).
 
-    mro = type(model).__mro__
-    best: tuple[int, Family] | None = None
-    for family in REGISTRY:
-        cls = getattr(keras_hub.models, family.task, None)
-        if cls is not None and cls in mro:
-            rank = mro.index(cls)
-            if best is None or rank < best[0]:
-                best = (rank, family)
-    if best is None:
-        supported = ", ".join(f.task for f in REGISTRY)
-        raise ConversionError(
-            f"{type(model).__name__} has no entry in litert-build's KerasHub registry (supported: "
-            f"{supported}, and their subclasses). Give its inputs explicitly in models.yaml, e.g. "
-            "inputs: [{name: token_ids, shape: [1, 128], dtype: int32}, ...]."
-        )
-    return best[1]
+    Matched by class name among KerasHub classes, so base classes that keras_hub does not
+    export publicly (``AudioToText``) still match.
+    """
+    by_task = {family.task: family for family in REGISTRY}
+    for cls in type(model).__mro__:
+        if cls.__module__.startswith("keras_hub.") and cls.__name__ in by_task:
+            return by_task[cls.__name__]
+    supported = ", ".join(f.task for f in REGISTRY)
+    raise ConversionError(
+        f"{type(model).__name__} has no entry in litert-build's KerasHub registry (supported: "
+        f"{supported}, and their subclasses). Give its inputs explicitly in models.yaml, e.g. "
+        "inputs: [{name: token_ids, shape: [1, 128], dtype: int32}, ...]."
+    )
 
 
 def _pair(value) -> tuple[int, int]:
@@ -163,6 +161,12 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
             if size is None:
                 size = image_size(model, settings, model_name)
             shape[1], shape[2] = size[0]
+        elif unknown and family.kind == "audio" and name.startswith("encoder"):
+            if "audio_length" not in lengths:
+                lengths["audio_length"] = (
+                    (int(settings["audio_length"]), "models.yaml") if settings.get("audio_length")
+                    else (DEFAULT_AUDIO_LENGTH, "default"))
+            shape = [lengths["audio_length"][0] if d is None else d for d in shape]
         elif unknown:
             which = "sequence_length"
             if family.kind == "seq2seq":
@@ -208,7 +212,7 @@ def _check_max_length(model, lengths: dict[str, tuple[int, str]], model_name: st
     backbone = getattr(model, "backbone", model)
     limit = getattr(backbone, "max_sequence_length", None)
     for which, (value, origin) in lengths.items():
-        if limit and value > limit:
+        if limit and value > limit and which != "audio_length":
             raise ManifestError(
                 f"{which} {value} (from {origin}) exceeds the backbone's max_sequence_length "
                 f"{limit}. Set sequence_length: to at most {limit}.",

@@ -1,0 +1,136 @@
+"""Tiny KerasHub task models, one per family, built from constructors (seeded, no network)."""
+
+import keras
+import keras_hub
+
+M = keras_hub.models
+VOCAB = 50
+
+
+def _seed(value=0):
+    keras.utils.set_random_seed(value)
+
+
+def llama():
+    _seed()
+    return M.LlamaCausalLM(M.LlamaBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
+                                           num_key_value_heads=1, hidden_dim=16, intermediate_dim=32),
+                           preprocessor=None)
+
+
+def gemma():
+    _seed()
+    return M.GemmaCausalLM(M.GemmaBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
+                                           num_key_value_heads=1, hidden_dim=16, intermediate_dim=32,
+                                           head_dim=8), preprocessor=None)
+
+
+def mistral():
+    _seed()
+    return M.MistralCausalLM(M.MistralBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
+                                               num_key_value_heads=1, hidden_dim=16, intermediate_dim=32,
+                                               sliding_window=8), preprocessor=None)
+
+
+def qwen():
+    _seed()
+    return M.QwenCausalLM(M.QwenBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
+                                         num_key_value_heads=1, hidden_dim=16, intermediate_dim=32),
+                          preprocessor=None)
+
+
+def phi3():
+    _seed()
+    return M.Phi3CausalLM(M.Phi3Backbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
+                                         num_key_value_heads=1, hidden_dim=16, intermediate_dim=32),
+                          preprocessor=None)
+
+
+def falcon():
+    _seed()
+    return M.FalconCausalLM(M.FalconBackbone(vocabulary_size=VOCAB, num_layers=1, num_attention_heads=2,
+                                             hidden_dim=16, intermediate_dim=32), preprocessor=None)
+
+
+def deberta_v3():
+    _seed()
+    backbone = M.DebertaV3Backbone(vocabulary_size=VOCAB, num_layers=1, num_heads=2, hidden_dim=16,
+                                   intermediate_dim=32, max_sequence_length=64, bucket_size=8)
+    return M.DebertaV3TextClassifier(backbone, num_classes=3, preprocessor=None)
+
+
+def f_net():
+    _seed()
+    backbone = M.FNetBackbone(vocabulary_size=VOCAB, num_layers=1, hidden_dim=16, intermediate_dim=32,
+                              max_sequence_length=64)
+    return M.FNetTextClassifier(backbone, num_classes=3, preprocessor=None)
+
+
+def bart():
+    _seed()
+    backbone = M.BartBackbone(vocabulary_size=VOCAB, num_layers=1, num_heads=2, hidden_dim=16,
+                              intermediate_dim=32, max_sequence_length=64)
+    return M.BartSeq2SeqLM(backbone, preprocessor=None)
+
+
+def t5():
+    _seed()
+    backbone = M.T5Backbone(vocabulary_size=VOCAB, num_layers=1, num_heads=2, hidden_dim=16,
+                            intermediate_dim=32)
+    return M.T5Seq2SeqLM(backbone, preprocessor=None)
+
+
+def _resnet_encoder(strides=(1, 2, 2), blocks=(1, 1, 1), block_type="basic_block"):
+    return M.ResNetBackbone(
+        input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64, 64],
+        stackwise_num_blocks=list(blocks), stackwise_num_strides=list(strides), block_type=block_type)
+
+
+def retinanet():
+    _seed()
+    from keras_hub.src.layers.modeling.anchor_generator import AnchorGenerator
+
+    backbone = M.RetinaNetBackbone(image_encoder=_resnet_encoder(block_type="bottleneck_block"),
+                                   min_level=3, max_level=4, use_p5=False)
+    anchors = AnchorGenerator(bounding_box_format="yxyx", min_level=3, max_level=4, num_scales=3,
+                              aspect_ratios=[0.5, 1.0, 2.0], anchor_size=4)
+    return M.RetinaNetObjectDetector(backbone=backbone, anchor_generator=anchors, num_classes=3,
+                                     pre_logits_num_conv_layers=1, preprocessor=None)
+
+
+def deeplab_v3():
+    _seed()
+    backbone = M.DeepLabV3Backbone(image_encoder=_resnet_encoder(), low_level_feature_key="P2",
+                                   spatial_pyramid_pooling_key="P4", dilation_rates=[6, 12, 18],
+                                   upsampling_size=4)
+    return M.DeepLabV3ImageSegmenter(backbone=backbone, num_classes=2, activation="softmax",
+                                     preprocessor=None)
+
+
+def depth_anything():
+    _seed()
+    encoder = M.DINOV2Backbone(14, 4, 16, 2, 16 * 4, 1.0, 0, image_shape=(140, 140, 3),
+                               apply_layernorm=True)
+    backbone = M.DepthAnythingBackbone(image_encoder=encoder, reassemble_factors=[4, 2, 1, 0.5],
+                                       neck_hidden_dims=[16, 32, 64, 128], fusion_hidden_dim=128,
+                                       head_hidden_dim=16, head_in_index=-1,
+                                       feature_keys=["stage1", "stage2", "stage3", "stage4"])
+    return M.DepthAnythingDepthEstimator(backbone=backbone, depth_estimation_type="metric",
+                                         max_depth=10.0, preprocessor=None)
+
+
+def moonshine():
+    _seed()
+    backbone = M.MoonshineBackbone(vocabulary_size=VOCAB, filter_dim=16, encoder_num_layers=1,
+                                   decoder_num_layers=1, hidden_dim=16, intermediate_dim=32,
+                                   encoder_num_heads=2, decoder_num_heads=2)
+    return M.MoonshineAudioToText(backbone=backbone, preprocessor=None)
+
+
+def pali_gemma():
+    _seed()
+    backbone = M.PaliGemmaBackbone(vocabulary_size=VOCAB, image_size=28, num_layers=1,
+                                   num_query_heads=2, num_key_value_heads=1, hidden_dim=16,
+                                   intermediate_dim=32, head_dim=8, vit_patch_size=14, vit_num_heads=2,
+                                   vit_hidden_dim=16, vit_num_layers=1)
+    return M.PaliGemmaCausalLM(backbone=backbone, preprocessor=None)

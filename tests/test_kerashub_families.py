@@ -1,0 +1,121 @@
+"""Every KerasHub family in the registry, built tiny from constructors, through doit: static
+shapes, meaningful names, builtin ops only (stock runtime) and parity with Keras.
+
+The slowest families (multi-megabyte vision models) carry the ``slow`` marker; CI runs them too
+(``pytest -m "not slow"`` skips them locally)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import load_json, run_build, write
+
+HERE = Path(__file__).parent
+
+# family -> (registry entry, input names, output names, extra manifest settings)
+FAMILIES = {
+    "llama": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
+    "gemma": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
+    "mistral": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
+    "qwen": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
+    "phi3": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
+    "falcon": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
+    "deberta_v3": ("TextClassifier", ["token_ids", "padding_mask"], ["logits"], ""),
+    "f_net": ("TextClassifier", ["token_ids", "segment_ids"], ["logits"], ""),
+    "bart": ("Seq2SeqLM", ["encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
+                           "decoder_padding_mask"], ["logits"], ""),
+    "t5": ("Seq2SeqLM", ["encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
+                         "decoder_padding_mask"], ["logits"], ""),
+    "moonshine": ("AudioToText", ["encoder_input_values", "encoder_padding_mask",
+                                  "decoder_token_ids", "decoder_padding_mask"], ["logits"],
+                  "audio_length: 1600"),
+    "pali_gemma": ("PaliGemmaCausalLM", ["images", "token_ids", "padding_mask", "response_mask"],
+                   ["logits"], ""),
+    "retinanet": ("ObjectDetector", ["images"], ["bbox_regression", "cls_logits"],
+                  "image_size: [64, 64]"),
+    "deeplab_v3": ("ImageSegmenter", ["inputs"], ["logits"], "image_size: [64, 64]"),
+    "depth_anything": ("DepthEstimator", ["images"], ["depths"], ""),
+}
+SLOW = {"retinanet", "deeplab_v3", "depth_anything"}
+
+
+def _manifest(names) -> str:
+    lines = ["schema: 1", "defaults:", "  sequence_length: 16", "models:"]
+    for name in names:
+        extra = FAMILIES[name][3]
+        lines.append(f"  {name}:")
+        lines.append('    version: "1"')
+        lines.append(f'    source: {{builder: "hub_families:{name}"}}')
+        if extra:
+            lines.append(f"    {extra}")
+    return "\n".join(lines) + "\n"
+
+
+def _project(tmp_path_factory, label, names):
+    project = tmp_path_factory.mktemp(label)
+    shutil.copy(HERE / "hub_families.py", project / "hub_families.py")
+    write(project / "models.yaml", _manifest(names))
+    result = run_build(project)
+    return project, result
+
+
+@pytest.fixture(scope="module")
+def fast_families(tmp_path_factory):
+    return _project(tmp_path_factory, "families", [n for n in FAMILIES if n not in SLOW])
+
+
+@pytest.fixture(scope="module")
+def slow_families(tmp_path_factory):
+    return _project(tmp_path_factory, "slow_families", sorted(SLOW))
+
+
+def _check(project, result, name):
+    entry, inputs, outputs, _ = FAMILIES[name]
+    manifest = project / "artifacts" / name / "1" / f"{name}.float32.json"
+    assert manifest.is_file(), result.output
+    meta = load_json(manifest)
+    assert meta["kerashub"]["registry_entry"] == entry
+    sig = meta["signatures"]["serving_default"]
+    assert [i["name"] for i in sig["inputs"]] == inputs
+    assert sorted(o["name"] for o in sig["outputs"]) == sorted(outputs)
+    for tensor in sig["inputs"] + sig["outputs"]:
+        assert tensor["shape"] == tensor["shape_signature"] and -1 not in tensor["shape"], tensor
+    assert meta["flex_ops"] == [] and meta["ops"]["custom"] == {}
+    verification = meta["verification"]
+    assert verification["status"] == "passed"  # ran in ai_edge_litert's stock interpreter
+    assert verification["metric"] == "allclose" and verification["atol"] == 1e-4
+    return meta
+
+
+@pytest.mark.parametrize("name", [n for n in FAMILIES if n not in SLOW])
+def test_family(fast_families, name):
+    project, result = fast_families
+    meta = _check(project, result, name)
+    text_inputs = [i for i in meta["signatures"]["serving_default"]["inputs"]
+                   if i["name"].endswith("token_ids")]
+    for tensor in text_inputs:
+        assert tensor["shape"] == [1, 16]  # sequence_length from models.yaml
+
+
+def test_fnet_fft_is_rewritten_to_builtin_ops(fast_families):
+    project, _ = fast_families
+    meta = load_json(project / "artifacts/f_net/1/f_net.float32.json")
+    assert meta["kerashub"]["rewrites"] == [
+        "FNetEncoder: fft2 as DFT matrix products (no Flex FFT2D/Complex)"]
+
+
+def test_audio_length_sets_the_encoder_input(fast_families):
+    project, _ = fast_families
+    meta = load_json(project / "artifacts/moonshine/1/moonshine.float32.json")
+    audio = meta["signatures"]["serving_default"]["inputs"][0]
+    assert audio["shape"] == [1, 1600, 1]
+    assert meta["kerashub"]["audio_length"] == {"value": 1600, "from": "models.yaml"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW))
+def test_slow_family(slow_families, name):
+    project, result = slow_families
+    _check(project, result, name)
