@@ -14,6 +14,7 @@ NaN or inf where Keras has a finite number (or the reverse) always fails.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,20 +74,35 @@ class LiteRTRunner:
         return out
 
 
+@dataclass
+class InputHints:
+    """What valid verification inputs look like, where random values would not be valid.
+
+    ``int_ranges``: [low, high) per input name (token ids below the vocabulary size,
+    padding masks of ones); ``fixed``: arrays used as they are (e.g. the positions of
+    image tokens in a multimodal prompt).
+    """
+
+    int_ranges: dict[str, list[int]] = field(default_factory=dict)
+    fixed: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range,
-                  int_ranges: dict[str, list[int]] | None = None) -> list[list[np.ndarray]]:
-    """Seeded inputs; ``int_ranges`` gives [low, high) per input name (e.g. token ids below
-    the vocabulary size, padding masks of ones), ``int_range`` the rest."""
+                  hints: InputHints | None = None) -> list[list[np.ndarray]]:
+    """Seeded inputs: floats ~ N(0, 1), integers uniform in ``int_range``, unless ``hints``
+    say otherwise for an input."""
     rng = np.random.default_rng(seed)
-    int_ranges = int_ranges or {}
+    hints = hints or InputHints()
     batches = []
     for _ in range(samples):
         arrays = []
         for t in serving.signature.tensors:
             shape = example_shape(t.shape)
             dtype = np.dtype(t.dtype)
-            low, high = int_ranges.get(t.name, int_range)
-            if dtype == np.bool_:
+            low, high = hints.int_ranges.get(t.name, int_range)
+            if t.name in hints.fixed:
+                arrays.append(np.asarray(hints.fixed[t.name], dtype=dtype).reshape(shape))
+            elif dtype == np.bool_:
                 arrays.append(rng.integers(max(low, 0), min(high, 2), size=shape).astype(bool))
             elif np.issubdtype(dtype, np.integer):
                 arrays.append(rng.integers(low, high, size=shape).astype(dtype))
@@ -115,6 +131,7 @@ def verify(
     settings: dict[str, Any],
     inputs: list[list[np.ndarray]] | None = None,
     inputs_origin: str = "random",
+    hints: InputHints | None = None,
 ) -> dict[str, Any]:
     import keras
 
@@ -122,7 +139,7 @@ def verify(
     atol, rtol = float(settings["atol"]), float(settings["rtol"])
     if inputs is None:
         inputs = random_inputs(serving, int(settings["samples"]), int(settings["seed"]),
-                               settings["int_range"], settings.get("int_ranges"))
+                               settings["int_range"], hints)
     runner = LiteRTRunner(flatbuffer, serving.signature.names)
     got: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
     want: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}

@@ -63,7 +63,6 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     if is_kerashub(model) and not explicit:
         hub = hub_signature(model, settings, model_name)
         explicit = hub.inputs
-        settings["verify"].setdefault("int_ranges", hub.int_ranges)
     preprocessor = getattr(model, "preprocessor", None) if is_kerashub(model) else None
     if preprocessor is not None:
         # The artifact takes model inputs (token ids, images), not raw text: detach the
@@ -90,7 +89,8 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     inventory = op_inventory(flatbuffer)
     floats = float_ops(flatbuffer)
     _check_ops(inventory, floats, settings)
-    verification = _verify(flatbuffer, serving, inventory, settings, calibration)
+    verification = _verify(flatbuffer, serving, inventory, settings, calibration,
+                           hub.hints if hub else None)
     eval_result = None
     if settings.get("eval") and verification["status"] == "passed":
         from .data import load_arrays
@@ -215,7 +215,8 @@ def _check_ops(inventory, floats: dict[str, int], settings: dict[str, Any]) -> N
         )
 
 
-def _verify(flatbuffer: bytes, serving, inventory, settings: dict[str, Any], calibration) -> dict[str, Any]:
+def _verify(flatbuffer: bytes, serving, inventory, settings: dict[str, Any], calibration,
+            hints=None) -> dict[str, Any]:
     import re
 
     from .errors import VerificationError
@@ -233,7 +234,7 @@ def _verify(flatbuffer: bytes, serving, inventory, settings: dict[str, Any], cal
         inputs = [list(r.values()) for r in calibration["representative"]]
         inputs, origin = inputs[: settings["verify"]["samples"]], "calibration (none held out)"
     try:
-        return verify(flatbuffer, serving, settings["verify"], inputs, origin)
+        return verify(flatbuffer, serving, settings["verify"], inputs, origin, hints)
     except VerificationError as exc:
         ops = re.findall(r"\((\w+)\) failed to (?:prepare|invoke)", str(exc))
         if settings["kind"] == "int16x8" and ops:

@@ -134,3 +134,15 @@ def pali_gemma():
                                    intermediate_dim=32, head_dim=8, vit_patch_size=14, vit_num_heads=2,
                                    vit_hidden_dim=16, vit_num_layers=1)
     return M.PaliGemmaCausalLM(backbone=backbone, preprocessor=None)
+
+
+def gemma3_vision():
+    _seed()
+    from keras_hub.src.models.gemma3.gemma3_vision_encoder import Gemma3VisionEncoder
+
+    encoder = Gemma3VisionEncoder(image_size=28, patch_size=14, num_heads=2, hidden_dim=16,
+                                  num_layers=1, intermediate_dim=32, output_dim=16, pool_size=1)
+    backbone = M.Gemma3Backbone(vocabulary_size=VOCAB, image_size=28, num_layers=1, num_query_heads=2,
+                                num_key_value_heads=1, hidden_dim=16, intermediate_dim=32, head_dim=8,
+                                vision_encoder=encoder)
+    return M.Gemma3CausalLM(backbone=backbone, preprocessor=None)

@@ -33,6 +33,8 @@ FAMILIES = {
                   "audio_length: 1600"),
     "pali_gemma": ("PaliGemmaCausalLM", ["images", "token_ids", "padding_mask", "response_mask"],
                    ["logits"], ""),
+    "gemma3_vision": ("Gemma3CausalLM", ["token_ids", "padding_mask", "images", "vision_indices",
+                                         "vision_mask"], ["logits"], ""),
     "retinanet": ("ObjectDetector", ["images"], ["bbox_regression", "cls_logits"],
                   "image_size: [64, 64]"),
     "deeplab_v3": ("ImageSegmenter", ["inputs"], ["logits"], "image_size: [64, 64]"),
@@ -119,3 +121,12 @@ def test_audio_length_sets_the_encoder_input(fast_families):
 def test_slow_family(slow_families, name):
     project, result = slow_families
     _check(project, result, name)
+
+
+def test_gemma3_vision_layout(fast_families):
+    project, _ = fast_families
+    meta = load_json(project / "artifacts/gemma3_vision/1/gemma3_vision.float32.json")
+    shapes = {i["name"]: i["shape"] for i in meta["signatures"]["serving_default"]["inputs"]}
+    assert shapes["images"] == [1, 1, 28, 28, 3]  # one image per prompt (no preprocessor)
+    assert shapes["vision_indices"] == [1, 4]  # (28 / 14)^2 vision tokens per image
+    assert (meta["kerashub"]["images_per_prompt"], meta["kerashub"]["vision_tokens_per_image"]) == (1, 4)

@@ -60,7 +60,7 @@ class HubSignature:
     task_class: str
     inputs: list[dict[str, Any]]  # manifest-style: name, shape, dtype
     record: dict[str, Any] = field(default_factory=dict)  # what the manifest says about it
-    int_ranges: dict[str, list[int]] = field(default_factory=dict)  # realistic verify inputs
+    hints: Any = None  # verify.InputHints: what valid verification inputs look like
 
 
 # Integer inputs whose values mean something: verification feeds valid values.
@@ -152,10 +152,15 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
     lengths: dict[str, tuple[int, str]] = {}
     size: tuple[tuple[int, int], str] | None = None
     inputs = []
+    images_per_prompt, vision_tokens = _multimodal_sizes(model, struct, record)
     for name, tensor in struct.items():
         shape = list(tensor.shape)
         dtype = keras.backend.standardize_dtype(tensor.dtype)
         shape[0] = batch
+        if images_per_prompt and name == "images" and len(shape) == 5:
+            shape[1] = images_per_prompt  # [batch, images, height, width, channels]
+        if images_per_prompt and name == "vision_indices":
+            shape[1] = images_per_prompt * vision_tokens
         unknown = [i for i, d in enumerate(shape) if d is None]
         if unknown and len(shape) == 4 and unknown[0] in (1, 2) and dtype.startswith("float"):
             if size is None:
@@ -183,8 +188,10 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
             )
         inputs.append({"name": str(name), "shape": shape, "dtype": dtype})
     _check_max_length(model, lengths, model_name)
+    from ..verify import InputHints
+
     vocabulary = getattr(getattr(model, "backbone", model), "vocabulary_size", None)
-    int_ranges = {}
+    int_ranges: dict[str, list[int]] = {}
     for item in inputs:
         if item["name"] in MASK_INPUTS:
             int_ranges[item["name"]] = [1, 2]  # all positions real
@@ -196,7 +203,43 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
         record[which] = {"value": value, "from": origin}
     if size is not None:
         record["image_size"] = {"value": list(size[0]), "from": size[1]}
-    return HubSignature(family, type(model).__name__, inputs, record, int_ranges)
+    hints = InputHints(int_ranges=int_ranges)
+    if family.task == "Gemma3CausalLM" and "vision_indices" in struct:
+        hints.fixed.update(_gemma3_vision_layout(inputs))
+    return HubSignature(family, type(model).__name__, inputs, record, hints)
+
+
+def _multimodal_sizes(model, struct, record: dict[str, Any]) -> tuple[int, int]:
+    """Gemma3 with vision: (images per prompt, vision tokens per image), else (0, 0).
+
+    Images per prompt: the preprocessor's ``max_images_per_prompt``, else 1.
+    """
+    if "vision_indices" not in struct:
+        return 0, 0
+    encoder = getattr(getattr(model, "backbone", model), "vision_encoder", None)
+    tokens = int(getattr(encoder, "num_vision_tokens_per_image", 0) or 0)
+    per_prompt = getattr(getattr(model, "preprocessor", None), "max_images_per_prompt", None) or 1
+    record["images_per_prompt"] = int(per_prompt)
+    record["vision_tokens_per_image"] = tokens
+    return int(per_prompt), tokens
+
+
+def _gemma3_vision_layout(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A valid prompt layout for verification: image tokens right after the first token."""
+    import numpy as np
+
+    shapes = {item["name"]: item["shape"] for item in inputs}
+    batch, count = shapes["vision_indices"]
+    length = shapes["token_ids"][1]
+    if count + 1 > length:
+        raise ManifestError(
+            f"sequence_length {length} cannot hold the {count} image tokens of one prompt; set "
+            f"sequence_length: to more than {count}.", field="sequence_length",
+        )
+    indices = np.tile(np.arange(1, count + 1, dtype="int32"), (batch, 1))
+    mask = np.zeros((batch, length), dtype="int32")
+    mask[:, 1 : count + 1] = 1
+    return {"vision_indices": indices, "vision_mask": mask}
 
 
 def _input_name(tensor, index: int, count: int) -> str:
