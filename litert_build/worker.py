@@ -73,7 +73,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         signature = dataclasses.replace(signature, origin="kerashub")
     with graph_rewrites(model) if is_kerashub(model) else contextlib.nullcontext([]) as rewrites:
         serving = make_serving_function(model, model_name, signature, settings.get("outputs"),
-                                        hub.family.outputs if hub else ())
+                                        hub.default_outputs if hub else ())
     calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
 
     # A quantized variant also converts float32 (from the same SavedModel) to measure its size.

@@ -67,6 +67,12 @@ def resnet_without_size():
     return keras_hub.models.ResNetImageClassifier(backbone=bb, num_classes=2, preprocessor=None)
 
 
+def gpt2_backbone():
+    keras.utils.set_random_seed(3)
+    return keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=1, num_heads=2, hidden_dim=16,
+                                         intermediate_dim=32, max_sequence_length=32)
+
+
 class Unregistered(keras_hub.models.Task):
     pass
 
@@ -88,6 +94,10 @@ models:
   gpt2_default_length:
     version: "1"
     source: {builder: "hub_builders:gpt2_without_preprocessor"}
+  backbone:
+    version: "1"
+    source: {builder: "hub_builders:gpt2_backbone"}
+    sequence_length: 20
   bert:
     version: "1"
     source: {preset: presets/bert_tiny, task: TextClassifier}
@@ -136,6 +146,7 @@ def signature(project, model, variant="float32"):
 def test_built_artifacts_are_static_named_and_builtin_only(hub_project):
     project, result = hub_project
     built = [("gpt2", "float32"), ("gpt2", "seq8"), ("gpt2_default_length", "float32"),
+             ("backbone", "float32"),
              ("bert", "float32"), ("resnet", "float32"), ("resnet", "big")]
     for model, variant in built:
         tflite, manifest = paths(project, model, variant)
@@ -219,3 +230,14 @@ def test_preset_files_count_in_the_hash(hub_project):
     hashed = set(meta["inputs_xxh3"])
     assert {"presets/gpt2_tiny/model.weights.h5", "presets/gpt2_tiny/task.json",
             "presets/gpt2_tiny/assets/tokenizer/vocabulary.json"} <= hashed
+
+
+def test_backbone_alone(hub_project):
+    project, _ = hub_project
+    meta = load_json(paths(project, "backbone")[1])
+    assert meta["kerashub"]["registry_entry"] == "Backbone"
+    sig = meta["signatures"]["serving_default"]
+    assert [(i["name"], i["shape"]) for i in sig["inputs"]] == [
+        ("token_ids", [1, 20]), ("padding_mask", [1, 20])]
+    (output,) = sig["outputs"]
+    assert (output["name"], output["shape"]) == ("sequence_output", [1, 20, 16])

@@ -62,6 +62,14 @@ class HubSignature:
     record: dict[str, Any] = field(default_factory=dict)  # what the manifest says about it
     hints: Any = None  # verify.InputHints: what valid verification inputs look like
 
+    @property
+    def default_outputs(self) -> tuple[str, ...]:
+        """Names for unnamed outputs: the family's, or for a backbone what it returns."""
+        if self.family.outputs or self.family.kind != "backbone":
+            return self.family.outputs
+        text = any(item["name"].endswith("token_ids") for item in self.inputs)
+        return ("sequence_output",) if text else ("features",)
+
 
 # Integer inputs whose values mean something: verification feeds valid values.
 MASK_INPUTS = ("padding_mask", "encoder_padding_mask", "decoder_padding_mask", "attention_mask")
