@@ -58,20 +58,21 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
     keras.utils.set_random_seed(0)  # builders that forget to seed still build the same model
     model = _load_model(root, spec, settings, model_name)
-    hub = None
+    from_hub = is_kerashub(model)
+    hub = None  # the registry's static signature, unless inputs: are given
     explicit = settings.get("inputs")
-    if is_kerashub(model) and not explicit:
+    if from_hub and not explicit:
         hub = hub_signature(model, settings, model_name)
         explicit = hub.inputs
-    preprocessor = getattr(model, "preprocessor", None) if is_kerashub(model) else None
+    preprocessor = getattr(model, "preprocessor", None) if from_hub else None
     if preprocessor is not None:
         # The artifact takes model inputs (token ids, images), not raw text: detach the
-        # preprocessor so its tokenizer's lookup tables (Flex HashTable ops) stay out.
+        # preprocessor (its configuration and files ship as assets instead).
         model.preprocessor = None
     signature = infer_input_signature(model, model_name, settings.get("batch_size"), explicit)
     if hub is not None:
         signature = dataclasses.replace(signature, origin="kerashub")
-    with graph_rewrites(model) if is_kerashub(model) else contextlib.nullcontext([]) as rewrites:
+    with graph_rewrites(model) if from_hub else contextlib.nullcontext([]) as rewrites:
         serving = make_serving_function(model, model_name, signature, settings.get("outputs"),
                                         hub.default_outputs if hub else ())
     calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
@@ -79,7 +80,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     # A quantized variant also converts float32 (from the same SavedModel) to measure its size.
     quantizations = [settings] + ([{"kind": "float32"}] if kind != "float32" else [])
     flatbuffers = convert(
-        serving.tf_function, tracked_layers(model) if hub else [model],
+        serving.tf_function, tracked_layers(model) if from_hub else [model],
         settings.get("converter_options", {}), model_name, variant,
         quantizations, calibration["representative"] if calibration else None,
     )
@@ -133,7 +134,8 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "tools": tool_versions(),
         "verification": verification,
         "eval": eval_result,
-        "kerashub": {**hub.record, "rewrites": rewrites} if hub else None,
+        "kerashub": ({**(hub.record if hub else {"task": type(model).__name__}),
+                      "rewrites": rewrites} if from_hub else None),
     }
     if preprocessor is not None:
         manifest["assets"] = _write_assets(tflite_path.parent, model_name, preprocessor)
