@@ -94,6 +94,13 @@ models:
   gpt2_default_length:
     version: "1"
     source: {builder: "hub_builders:gpt2_without_preprocessor"}
+  gpt2_explicit:
+    version: "1"
+    source: {preset: presets/gpt2_tiny}
+    inputs:
+      - {name: token_ids, shape: [1, 6], dtype: int32}
+      - {name: padding_mask, shape: [1, 6], dtype: int32}
+    verify: {int_range: [0, 2]}
   backbone:
     version: "1"
     source: {builder: "hub_builders:gpt2_backbone"}
@@ -146,7 +153,7 @@ def signature(project, model, variant="float32"):
 def test_built_artifacts_are_static_named_and_builtin_only(hub_project):
     project, result = hub_project
     built = [("gpt2", "float32"), ("gpt2", "seq8"), ("gpt2_default_length", "float32"),
-             ("backbone", "float32"),
+             ("backbone", "float32"), ("gpt2_explicit", "float32"),
              ("bert", "float32"), ("resnet", "float32"), ("resnet", "big")]
     for model, variant in built:
         tflite, manifest = paths(project, model, variant)
@@ -154,7 +161,8 @@ def test_built_artifacts_are_static_named_and_builtin_only(hub_project):
         meta = load_json(manifest)
         assert meta["flex_ops"] == [] and meta["runtime"] == "builtin"
         assert meta["verification"]["status"] == "passed"  # stock interpreter, parity with Keras
-        assert meta["input_signature_origin"] == "kerashub"
+        assert meta["input_signature_origin"] == (
+            "manifest" if model == "gpt2_explicit" else "kerashub")
         for tensor in meta["signatures"]["serving_default"]["inputs"]:
             assert -1 not in tensor["shape_signature"], (model, tensor)
             assert tensor["shape"] == tensor["shape_signature"]
