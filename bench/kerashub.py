@@ -95,7 +95,7 @@ def main() -> None:
             up_path = project / f"{name}.upstream.tflite"
             code_up, t_up, rss_up = measure(project, sys.executable, "upstream.py", name, str(up_path))
             code_lb, t_lb, rss_lb = measure(project, sys.executable, "-m", "litert_build.cli",
-                                            f"convert:{name}:float32")
+                                            "--no-cache", f"convert:{name}:float32")
             ours = project / "artifacts" / name / "1" / f"{name}.float32.tflite"
             rows.append((name, probe(up_path), t_up, rss_up, probe(ours), t_lb, rss_lb))
     print("| family | upstream: runs in stock runtime | static shapes | time s | peak RSS MB | size KB "

@@ -3,6 +3,9 @@
     litert-build                 # build everything (same as `doit` with our dodo.py)
     litert-build list            # one task per model/variant
     litert-build --manifest path/to/models.yaml info convert:digits:float32
+    litert-build --no-cache      # build without reading or writing the artifact cache
+    litert-build verify [model[:variant] ...]   # rebuild from scratch, compare byte for byte
+    litert-build cache info | gc --max-size 5G | verify
 
 Every doit command and option works; ``--manifest`` (or LITERT_BUILD_MANIFEST)
 picks the manifest, and the build runs in that manifest's folder.
@@ -10,15 +13,17 @@ picks the manifest, and the build runs in that manifest's folder.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
 
 from .plan import MANIFEST_ENV
+from .step import NO_CACHE_ENV
 
 
-def _take_manifest_option(argv: list[str]) -> tuple[str | None, list[str]]:
-    rest, manifest = [], None
+def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    rest, manifest, no_cache = [], None, False
     args = iter(argv)
     for arg in args:
         if arg in ("--manifest", "-m"):
@@ -27,9 +32,55 @@ def _take_manifest_option(argv: list[str]) -> tuple[str | None, list[str]]:
                 raise SystemExit("litert-build: --manifest needs a path to a models.yaml")
         elif arg.startswith("--manifest="):
             manifest = arg.split("=", 1)[1]
+        elif arg == "--no-cache":
+            no_cache = True
         else:
             rest.append(arg)
-    return manifest, rest
+    return manifest, no_cache, rest
+
+
+def cache_command(args: list[str]) -> int:
+    from .cache import ArtifactCache, parse_size
+    parser = argparse.ArgumentParser(prog="litert-build cache")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("info", help="where the cache is, how many entries, how many bytes")
+    gc = sub.add_parser("gc", help="evict least recently used entries down to a size")
+    gc.add_argument("--max-size", required=True, help="e.g. 5G, 500M, or bytes")
+    sub.add_parser("verify", help="check every entry against its sha256; evict bad ones")
+    options = parser.parse_args(args)
+    location = project_cache_location()
+    if location is None:
+        print("the artifact cache is off (LITERT_BUILD_CACHE=off or 'cache: false' in models.yaml)")
+        return 0 if options.action == "info" else 1
+    cache = ArtifactCache(location)
+    if options.action == "info":
+        info = cache.info()
+        print(f"location: {info['location']}\nentries:  {info['entries']}\nsize:     {info['bytes']:,} bytes")
+        return 0
+    if options.action == "gc":
+        try:
+            limit = parse_size(options.max_size)
+        except ValueError as exc:
+            parser.error(str(exc))
+        evicted, left = cache.gc(limit)
+        print(f"evicted {evicted} entries; {left:,} bytes left (limit {limit:,})")
+        return 0
+    checked, bad = cache.verify()
+    print(f"checked {checked} entries: {checked - len(bad)} ok, {len(bad)} corrupted and evicted")
+    return 1 if bad else 0
+
+
+def project_cache_location() -> str | None:
+    """The cache of the project in this folder, or the default one when there is no manifest."""
+    from .cache import resolve_location
+    from .errors import ManifestError
+    from .manifest import load_manifest
+    from .plan import manifest_path
+
+    try:
+        return load_manifest(manifest_path()).cache
+    except ManifestError:
+        return resolve_location(None, Path.cwd())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,14 +89,22 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import tasks
 
-    manifest, doit_args = _take_manifest_option(list(sys.argv[1:] if argv is None else argv))
+    manifest, no_cache, args = _take_options(list(sys.argv[1:] if argv is None else argv))
     manifest = manifest or os.environ.get(MANIFEST_ENV)
     if manifest:
         path = Path(manifest).resolve()
         os.chdir(path.parent)
         os.environ[MANIFEST_ENV] = str(path)
+    if no_cache:
+        os.environ[NO_CACHE_ENV] = "1"
+    if args[:1] == ["verify"]:
+        from .reproduce import verify
+
+        return verify(args[1:])
+    if args[:1] == ["cache"]:
+        return cache_command(args[1:])
     namespace = {"task_convert": tasks.task_convert, "DOIT_CONFIG": tasks.doit_config()}
-    return DoitMain(ModuleTaskLoader(namespace)).run(doit_args)
+    return DoitMain(ModuleTaskLoader(namespace)).run(args)
 
 
 if __name__ == "__main__":

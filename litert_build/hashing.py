@@ -3,7 +3,9 @@
 doit decides whether a ``file_dep`` changed through a *checker*. Ours stores
 ``(mtime, size, xxh3_128)`` per file, like doit's MD5 checker, so a file whose
 timestamp did not move is not read at all, and a file that was only touched
-(same bytes, new mtime) is hashed but not considered changed.
+(same bytes, new mtime) is hashed but not considered changed. File digests come
+from the persistent stat cache (:mod:`litert_build.statcache`), so the plan and
+the checker of every task share one read of each file, in this run and later ones.
 """
 
 from __future__ import annotations
@@ -15,25 +17,14 @@ from typing import Any
 import xxhash
 from doit.dependency import FileChangedChecker
 
-_CHUNK = 1 << 20
-# (path, inode, size, mtime_ns) -> digest: a file is read at most once per process.
-_memo: dict[tuple[str, int, int, int], str] = {}
+from .statcache import stat_cache
+
+STATE_DIR = ".litert-build"  # doit's database, the stat cache, locks and temp files
 
 
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """xxh3_128 hex digest of a file's bytes."""
-    path = os.fspath(path)
-    st = os.stat(path)
-    key = (os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns)
-    digest = _memo.get(key)
-    if digest is None:
-        hasher = xxhash.xxh3_128()
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                hasher.update(chunk)
-        digest = hasher.hexdigest()
-        _memo[key] = digest
-    return digest
+def file_digest(path: str | os.PathLike[str], algorithm: str = "xxh3_128") -> str:
+    """Hex digest of a file's bytes (``xxh3_128`` or ``sha256``), through the stat cache."""
+    return stat_cache(STATE_DIR).digest(path, algorithm)
 
 
 def canonical_json(value: Any) -> str:

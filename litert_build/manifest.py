@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from .cache import resolve_location
 from .errors import ManifestError
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -86,6 +87,7 @@ class Manifest:
     root: Path
     artifacts_dir: Path
     models: dict[str, ModelEntry]
+    cache: str | None = None  # artifact cache location, None = off (see cache.resolve_location)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -382,6 +384,7 @@ def load_manifest(path: str | Path) -> Manifest:
         root=root,
         artifacts_dir=root / data.get("artifacts", "artifacts"),
         models={},
+        cache=resolve_location(data.get("cache"), root),
     )
     duplicates = getattr(models_raw, "duplicates", {})
     for name, raw in models_raw.items():

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .artifacts import artifact_paths
 from .data import resolve_data_files
 from .errors import ManifestError
 from .hashing import file_digest, settings_digest
 from .manifest import VARIANT_SCOPED, Manifest, load_manifest
 from .sources import resolve_source
+from .versions import tool_versions
 
 MANIFEST_ENV = "LITERT_BUILD_MANIFEST"
 
@@ -32,6 +32,8 @@ class BuildSpec:
     deps: list[str] = field(default_factory=list)  # files, relative to root
     input_hashes: dict[str, str] = field(default_factory=dict)  # file -> xxh3, plus "settings"
     settings_hash: str = ""
+    cache_key: str = ""  # xxh3_128 of everything above that shapes the output: the cache key
+    cache: str | None = None  # artifact cache location (local path or fsspec URL), None = off
     tflite: str = ""  # target paths, relative to root
     manifest: str = ""
     error: str | None = None
@@ -109,9 +111,10 @@ def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], varian
         manifest.artifacts_dir, model, settings["version"], variant
     )
     hashes = {rel: file_digest(manifest.root / rel) for rel in files}
-    # What defines the conversion besides file bytes: the settings and this tool's version.
-    settings_hash = settings_digest({"settings": settings, "litert_build": __version__})
+    # What defines the conversion besides file bytes: the settings and the tools' versions.
+    settings_hash = settings_digest({"settings": settings, "tools": tool_versions()})
     hashes["settings"] = settings_hash
+    cache_key = settings_digest({"format": 1, "model": model, "variant": variant, "inputs": hashes})
     return BuildSpec(
         model=model,
         variant=variant,
@@ -123,6 +126,8 @@ def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], varian
         deps=files,
         input_hashes=hashes,
         settings_hash=settings_hash,
+        cache_key=cache_key,
+        cache=manifest.cache,
         tflite=_rel(manifest.root, tflite),
         manifest=_rel(manifest.root, json_path),
     )

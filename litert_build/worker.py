@@ -22,21 +22,6 @@ os.environ["KERAS_BACKEND"] = "tensorflow"  # before Keras is imported, whatever
 from .errors import ConversionError, LiteRTBuildError, ManifestError  # noqa: E402
 
 
-def tool_versions() -> dict[str, str]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
-
-    versions = {"python": platform.python_version(), "litert-build": __version__}
-    for package in ("tensorflow", "keras", "ai-edge-litert"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
 def build(spec: dict[str, Any]) -> dict[str, Any]:
     import contextlib
     import dataclasses
@@ -50,6 +35,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     from .export.inventory import float_ops, op_inventory, signatures
     from .export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
     from .export.signature import infer_input_signature
+    from .versions import tool_versions
 
     model_name, variant = spec["model"], spec["variant"]
     settings = spec["settings"]
@@ -130,6 +116,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "ops": inventory.to_json(),
         "flex_ops": sorted(inventory.flex),
         "inputs_xxh3": spec["input_hashes"],
+        "build_key": spec["cache_key"],
         "settings": settings,
         "tools": tool_versions(),
         "verification": verification,

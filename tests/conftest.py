@@ -28,14 +28,33 @@ class Run:
         return re.findall(r"^\.  (convert:\S+)", self.output, flags=re.M)
 
     @property
+    def converted(self) -> list[str]:
+        """Tasks whose conversion worker ran (not reused or restored from the cache)."""
+        return re.findall(r"^  (\S+): converted: ", self.output, flags=re.M)
+
+    @property
+    def restored(self) -> list[str]:
+        return re.findall(r"^  (\S+): restored from cache ", self.output, flags=re.M)
+
+    @property
     def up_to_date(self) -> list[str]:
         return re.findall(r"^-- (convert:\S+)", self.output, flags=re.M)
 
 
-def run_build(project: Path, *args: str, env: dict[str, str] | None = None) -> Run:
-    """`litert-build ARGS` in ``project`` (a folder holding models.yaml)."""
+def run_build(project: Path, *args: str, env: dict[str, str | None] | None = None) -> Run:
+    """`litert-build ARGS` in ``project`` (a folder holding models.yaml).
+
+    Each project gets its own artifact cache (``<project>/.cache``) unless ``env`` says
+    otherwise, so no test restores what another test built. A ``None`` in ``env``
+    removes that variable.
+    """
     full_env = dict(os.environ)
-    full_env.update(env or {})
+    full_env["LITERT_BUILD_CACHE"] = str(project / ".cache")
+    for name, value in (env or {}).items():
+        if value is None:
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
     proc = subprocess.run(
         [sys.executable, "-m", "litert_build.cli", *args],
         cwd=project, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

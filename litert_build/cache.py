@@ -1,0 +1,281 @@
+"""Content-addressed artifact cache: a conversion's outputs, keyed by the hash of its inputs.
+
+The key (computed by the plan) covers the bytes of every input file, the resolved
+model + variant settings, calibration data and the tool versions, so an entry is valid
+wherever the same key comes up again: another clone, another machine, a CI runner.
+
+Layout, on any fsspec filesystem (a local folder by default)::
+
+    <cache>/v1/<key[:2]>/<key>/entry.json       # written last: marks the entry complete
+    <cache>/v1/<key[:2]>/<key>/files/<name>     # the .tflite, its JSON, runtime assets
+
+``entry.json`` lists every file with its sha256 and size. Files are uploaded under a
+temporary name and moved into place, ``entry.json`` last, so a killed store leaves no
+visible entry. Restoring stages every file next to its target, checks its sha256 and
+only then renames them into place; an entry that does not match its digests is
+reported, evicted and rebuilt, never restored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "v1"
+ENTRY = "entry.json"
+CACHE_ENV = "LITERT_BUILD_CACHE"
+OFF_VALUES = ("off", "none", "false", "0", "")
+_CHUNK = 1 << 20
+
+
+def default_location() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "litert-build")
+
+
+def resolve_location(manifest_value: Any, root: Path) -> str | None:
+    """Where the cache is: ``LITERT_BUILD_CACHE`` > models.yaml ``cache:`` > the XDG default.
+
+    ``None`` means the cache is off (``--no-cache``, ``LITERT_BUILD_CACHE=off`` or
+    ``cache: false``). A relative local path is relative to the folder of models.yaml.
+    """
+    value: Any = os.environ.get(CACHE_ENV)
+    if value is None:
+        value = manifest_value
+    if value is None or value is True:
+        return default_location()
+    if value is False or str(value).strip().lower() in OFF_VALUES:
+        return None
+    value = os.path.expanduser(str(value))
+    if "://" in value or os.path.isabs(value):
+        return value
+    return str((root / value).resolve())
+
+
+def file_sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def warn(message: str) -> None:
+    print(f"litert-build: warning: {message}", file=sys.stderr, flush=True)
+
+
+class _Corrupt(Exception):
+    pass
+
+
+@dataclass
+class Restored:
+    files: list[str]
+
+
+class ArtifactCache:
+    """A cache at a local path or fsspec URL (``file://``, ``memory://``, ``s3://``, ...)."""
+
+    def __init__(self, location: str):
+        import fsspec
+
+        self.location = location
+        self.fs, self.root = fsspec.core.url_to_fs(location)
+        self.local = "file" in _protocols(self.fs)
+
+    # ------------------------------------------------------------------ paths
+    def _entry_dir(self, key: str) -> str:
+        return f"{self.root.rstrip('/')}/{FORMAT}/{key[:2]}/{key}"
+
+    def entries(self) -> list[str]:
+        """Keys of every complete entry."""
+        pattern = f"{self.root.rstrip('/')}/{FORMAT}/*/*/{ENTRY}"
+        return sorted(p.rstrip("/").split("/")[-2] for p in self.fs.glob(pattern))
+
+    # ------------------------------------------------------------------ reading
+    def read_entry(self, key: str) -> dict[str, Any] | None:
+        path = f"{self._entry_dir(key)}/{ENTRY}"
+        try:
+            return json.loads(self.fs.cat_file(path))
+        except FileNotFoundError:
+            return None
+        except (ValueError, OSError) as exc:
+            self._corrupt(key, f"{ENTRY} unreadable ({exc})")
+            return None
+
+    def restore(self, key: str, folder: Path) -> Restored | None:
+        """Copy entry ``key``'s files into ``folder`` if it exists and every digest matches."""
+        entry = self.read_entry(key)
+        if entry is None:
+            return None
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for name, meta in sorted(entry["files"].items()):
+                target = folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+                staged.append((tmp, target))
+                digest, size = self._download(f"{self._entry_dir(key)}/files/{name}", tmp)
+                if digest != meta["sha256"] or size != meta["size"]:
+                    raise _Corrupt(f"{name}: sha256 {digest[:12]}... ({size} bytes), expected "
+                                   f"{meta['sha256'][:12]}... ({meta['size']} bytes)")
+        except (_Corrupt, FileNotFoundError, KeyError, TypeError, AttributeError) as exc:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            why = str(exc) if isinstance(exc, _Corrupt) else f"{type(exc).__name__}: {exc}"
+            self._corrupt(key, why)
+            return None
+        # Everything checked: move into place, the signature manifest last (it marks completeness).
+        staged.sort(key=lambda pair: pair[1].suffix == ".json" and pair[1].parent == folder)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        self._touch(key)
+        return Restored(files=sorted(entry["files"]))
+
+    def _download(self, src: str, dst: Path) -> tuple[str, int]:
+        hasher, size = hashlib.sha256(), 0
+        with self.fs.open(src, "rb") as fin, open(dst, "wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                hasher.update(chunk)
+                size += len(chunk)
+                fout.write(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
+        os.chmod(dst, 0o644)
+        return hasher.hexdigest(), size
+
+    # ------------------------------------------------------------------ writing
+    def store(self, key: str, folder: Path, names: list[str], task: str,
+              tools: dict[str, str]) -> None:
+        """Upload ``folder/<name>`` for every name, then ``entry.json``: an entry appears whole."""
+        if self.read_entry(key) is not None:
+            return
+        base = self._entry_dir(key)
+        self._remove_stale_temps(base)
+        files = {}
+        for name in sorted(names):
+            path = folder / name
+            files[name] = {"sha256": file_sha256(path), "size": path.stat().st_size}
+            self._put(str(path), f"{base}/files/{name}")
+        entry = {"format": FORMAT, "key": key, "task": task, "tools": tools, "files": files}
+        data = (json.dumps(entry, indent=2, sort_keys=True) + "\n").encode()
+        tmp = f"{base}/.{ENTRY}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        self.fs.pipe_file(tmp, data)
+        self.fs.mv(tmp, f"{base}/{ENTRY}")
+
+    def _put(self, local: str, remote: str) -> None:
+        parent, name = remote.rsplit("/", 1)
+        tmp = f"{parent}/.{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        self.fs.makedirs(parent, exist_ok=True)
+        self.fs.put_file(local, tmp)
+        self.fs.mv(tmp, remote)
+
+    def _remove_stale_temps(self, base: str) -> None:
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return
+        for path in found:
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(".") and name.endswith(".tmp"):
+                self.fs.rm_file(path)
+
+    def _touch(self, key: str) -> None:
+        """Mark an entry as recently used, for ``gc``: local caches only (mtime of entry.json)."""
+        if self.local:
+            try:
+                os.utime(f"{self._entry_dir(key)}/{ENTRY}")
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------------ maintenance
+    def evict(self, key: str) -> None:
+        try:
+            self.fs.rm(self._entry_dir(key), recursive=True)
+        except FileNotFoundError:
+            pass
+
+    def _corrupt(self, key: str, why: str) -> None:
+        warn(f"cache entry {key[:16]} in {self.location} is corrupted ({why}); evicted, rebuilding")
+        self.evict(key)
+
+    def entry_size(self, key: str) -> int:
+        return sum(self.fs.du(self._entry_dir(key), total=False).values())
+
+    def last_used(self, key: str) -> float:
+        info = self.fs.info(f"{self._entry_dir(key)}/{ENTRY}")
+        for field in ("mtime", "modified", "LastModified", "updated", "created"):
+            value = info.get(field)
+            if value is None:
+                continue
+            return value.timestamp() if hasattr(value, "timestamp") else float(value)
+        return 0.0
+
+    def info(self) -> dict[str, Any]:
+        keys = self.entries()
+        return {"location": self.location, "entries": len(keys),
+                "bytes": sum(self.entry_size(k) for k in keys)}
+
+    def gc(self, max_size: int) -> tuple[int, int]:
+        """Evict least recently used entries until the cache holds at most ``max_size`` bytes."""
+        sized = [(self.last_used(k), k, self.entry_size(k)) for k in self.entries()]
+        total = sum(size for _, _, size in sized)
+        evicted = 0
+        for _, key, size in sorted(sized):
+            if total <= max_size:
+                break
+            self.evict(key)
+            total -= size
+            evicted += 1
+        return evicted, total
+
+    def verify(self) -> tuple[int, list[str]]:
+        """Check every entry against its digests; evict the bad ones. (checked, bad keys)."""
+        bad = []
+        keys = self.entries()
+        for key in keys:
+            problem = self._check(key)
+            if problem:
+                warn(f"cache entry {key[:16]} is corrupted ({problem}); evicted")
+                self.evict(key)
+                bad.append(key)
+        return len(keys), bad
+
+    def _check(self, key: str) -> str | None:
+        try:
+            entry = json.loads(self.fs.cat_file(f"{self._entry_dir(key)}/{ENTRY}"))
+            for name, meta in entry["files"].items():
+                hasher, size = hashlib.sha256(), 0
+                with self.fs.open(f"{self._entry_dir(key)}/files/{name}", "rb") as fh:
+                    while chunk := fh.read(_CHUNK):
+                        hasher.update(chunk)
+                        size += len(chunk)
+                if hasher.hexdigest() != meta["sha256"] or size != meta["size"]:
+                    return f"{name} does not match its sha256"
+        except FileNotFoundError as exc:
+            return f"missing file ({exc})"
+        except (ValueError, KeyError, TypeError) as exc:
+            return f"{ENTRY} malformed ({exc})"
+        return None
+
+
+def _protocols(fs) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def parse_size(text: str) -> int:
+    """``5G``, ``500M``, ``10k`` or a plain byte count (powers of 1024)."""
+    units = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    value = text.strip().upper().removesuffix("IB").removesuffix("B") if text.strip() else ""
+    number, unit = (value[:-1], value[-1]) if value and value[-1] in units else (value, "")
+    try:
+        return int(float(number) * units[unit])
+    except ValueError:
+        raise ValueError(f"'{text}' is not a size: use e.g. 5G, 500M or a number of bytes") from None

@@ -1,0 +1,71 @@
+"""in-toto / SLSA v1 provenance statement beside every artifact (``<model>.<variant>.intoto.json``).
+
+Subjects are the artifact, its signature manifest and its runtime assets, each with its
+sha256. The build definition holds the resolved model + variant settings
+(``externalParameters``) and every input file with its digests
+(``resolvedDependencies``). Deterministic: no hostnames, absolute paths or clock
+times; ``SOURCE_DATE_EPOCH``, when set, is the only time written.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .hashing import file_digest
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+BUILD_TYPE = "urn:litert-build:buildtype:convert:v1"
+BUILDER_ID = f"pkg:pypi/litert-build@{__version__}"
+
+
+def provenance_path(tflite: Path) -> Path:
+    return tflite.with_suffix(".intoto.json")
+
+
+def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, str]) -> dict[str, Any]:
+    """The statement for one built artifact; ``subjects`` maps names to files on disk."""
+    root = Path(spec["root"])
+    dependencies = []
+    for rel in spec["deps"]:
+        dependencies.append({
+            "name": rel,
+            "uri": f"file:{rel}",
+            "digest": {"sha256": file_digest(root / rel, "sha256"),
+                       "xxh3_128": spec["input_hashes"][rel]},
+        })
+    run_details: dict[str, Any] = {
+        "builder": {"id": BUILDER_ID, "version": dict(sorted(tools.items()))},
+        "metadata": {"invocationId": f"{spec['model']}:{spec['variant']}:{spec['cache_key']}"},
+    }
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        when = datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        run_details["metadata"].update(startedOn=when, finishedOn=when)
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {"name": name, "digest": {"sha256": file_digest(path, "sha256")}}
+            for name, path in sorted(subjects.items())
+        ],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": BUILD_TYPE,
+                "externalParameters": {
+                    "model": spec["model"],
+                    "variant": spec["variant"],
+                    "settings": spec["settings"],
+                },
+                "internalParameters": {"cacheKey": spec["cache_key"],
+                                       "settingsXxh3": spec["settings_hash"]},
+                "resolvedDependencies": dependencies,
+            },
+            "runDetails": run_details,
+        },
+    }
+

@@ -1,0 +1,110 @@
+"""``litert-build verify [model[:variant] ...]``: rebuild and compare byte for byte.
+
+Every selected artifact is converted again from scratch, in a temporary folder and
+without the artifact cache, and each file of the fresh build (the .tflite, its
+signature manifest, its provenance statement, its runtime assets) is compared with
+the one in ``artifacts/``. Prints the first difference per file; exit status 1 when
+anything differs or was never built.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from .errors import ManifestError
+from .plan import BuildSpec, make_plan
+from .spawn import failure_message, run_worker
+from .step import artifact_files, targets, write_provenance
+
+
+def select(specs: list[BuildSpec], patterns: list[str]) -> list[BuildSpec]:
+    """``model`` or ``model:variant`` (globs allowed); none given = every spec."""
+    if not patterns:
+        return specs
+    chosen = []
+    for spec in specs:
+        for pattern in patterns:
+            model, _, variant = pattern.partition(":")
+            if fnmatch.fnmatchcase(spec.model, model) and fnmatch.fnmatchcase(spec.variant, variant or "*"):
+                chosen.append(spec)
+                break
+    return chosen
+
+
+def first_difference(expected: bytes, actual: bytes) -> str | None:
+    """Where two byte strings first differ, said for a person (a line for text files)."""
+    if expected == actual:
+        return None
+    offset = next((i for i, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b),
+                  min(len(expected), len(actual)))
+    where = f"first difference at byte {offset} (sizes {len(expected)} vs {len(actual)})"
+    try:
+        old, new = expected.decode().splitlines(), actual.decode().splitlines()
+    except UnicodeDecodeError:
+        return where
+    for number, (a, b) in enumerate(zip(old, new, strict=False), start=1):
+        if a != b:
+            return f"{where}, line {number}: built {a.strip()!r}, rebuilt {b.strip()!r}"
+    return where
+
+
+def verify(patterns: list[str]) -> int:
+    try:
+        plan = make_plan()
+    except ManifestError as exc:
+        print(f"litert-build verify: {exc}")
+        return 1
+    specs = select(plan.specs, patterns)
+    if not specs:
+        print(f"litert-build verify: nothing matches {' '.join(patterns)}")
+        return 1
+    bad = 0
+    for spec in specs:
+        bad += not _verify_one(spec)
+    print(f"{len(specs) - bad} reproduced byte for byte, {bad} not")
+    return 1 if bad else 0
+
+
+def _verify_one(spec: BuildSpec) -> bool:
+    name = spec.task_name
+    if spec.error:
+        print(f"{name}: FAILED, invalid manifest entry: {spec.error}")
+        return False
+    built_tflite, built_manifest, _ = targets(spec.to_json())
+    if not built_manifest.is_file():
+        print(f"{name}: FAILED, not built yet ({built_manifest.name} missing); run litert-build first")
+        return False
+    root = Path(spec.root)
+    with tempfile.TemporaryDirectory(prefix="litert-build-verify-") as tmp:
+        fresh = replace(spec, cache=None,
+                        tflite=str(Path(tmp) / Path(spec.tflite).name),
+                        manifest=str(Path(tmp) / Path(spec.manifest).name)).to_json()
+        result, proc = run_worker(fresh)
+        if result is None or not result.get("ok"):
+            print(f"{name}: FAILED, the rebuild failed: {failure_message(fresh, result, proc)}")
+            return False
+        write_provenance(fresh)
+        fresh_folder = Path(tmp)
+        names = sorted(set(artifact_files(fresh_folder / built_manifest.name))
+                       | set(artifact_files(built_manifest)))
+        names.append(targets(fresh)[2].name)  # the provenance statement
+        problems = []
+        for file in names:
+            built, rebuilt = built_tflite.parent / file, fresh_folder / file
+            if not built.is_file() or not rebuilt.is_file():
+                problems.append(f"{file}: only in the {'rebuild' if rebuilt.is_file() else 'build'}")
+                continue
+            difference = first_difference(built.read_bytes(), rebuilt.read_bytes())
+            if difference:
+                problems.append(f"{file}: {difference}")
+    rel = built_tflite.parent.relative_to(root) if built_tflite.is_relative_to(root) else built_tflite.parent
+    if problems:
+        print(f"{name}: DIFFERS from {rel}/")
+        for problem in problems:
+            print(f"  {problem}")
+        return False
+    print(f"{name}: reproduced byte for byte ({len(names)} files)")
+    return True

@@ -1,0 +1,141 @@
+"""The action of one ``convert:<model>:<variant>`` task.
+
+In order, under a per-task file lock (a second ``doit`` running the same task waits
+for the first, then reuses its result):
+
+1. remove temp files that killed runs left behind;
+2. reuse the artifact already at the target paths if it was built from the same
+   inputs (its manifest's ``build_key`` is this spec's cache key and its bytes match);
+3. else restore it from the artifact cache (:mod:`litert_build.cache`);
+4. else run the conversion worker (:mod:`litert_build.spawn`) and store the result in
+   the cache;
+5. write the provenance statement (:mod:`litert_build.provenance`).
+
+A failure removes the task's targets, so no target path holds a stale or partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from doit.exceptions import TaskFailed
+
+from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
+from .cache import ArtifactCache, file_sha256, warn
+from .hashing import STATE_DIR
+from .provenance import provenance_path, statement
+from .spawn import TEMP_FOLDER, clean_stale_temps, failure_message, run_worker, temp_root
+from .versions import tool_versions
+
+NO_CACHE_ENV = "LITERT_BUILD_NO_CACHE"
+
+
+def targets(spec: dict[str, Any]) -> tuple[Path, Path, Path]:
+    """(artifact, signature manifest, provenance statement) of a spec."""
+    root = Path(spec["root"])
+    tflite = root / spec["tflite"]
+    return tflite, root / spec["manifest"], provenance_path(tflite)
+
+
+def artifact_files(manifest: Path) -> list[str]:
+    """Files of one build, relative to the artifact's folder: .tflite, .json and assets."""
+    meta = json.loads(manifest.read_text())
+    names = [meta["artifact"]["file"], manifest.name]
+    assets = meta.get("assets") or {}
+    names += [f"{assets['folder']}/{name}" for name in sorted(assets.get("files", {}))]
+    return names
+
+
+def built_in_place(spec: dict[str, Any]) -> bool:
+    """True when the files at the target paths are exactly what this spec builds."""
+    tflite, manifest, _ = targets(spec)
+    try:
+        meta = json.loads(manifest.read_text())
+        if meta.get("build_key") != spec["cache_key"]:
+            return False
+        if file_sha256(tflite) != meta["artifact"]["sha256"]:
+            return False
+        assets = meta.get("assets") or {}
+        folder = tflite.parent / assets.get("folder", "")
+        return all(file_sha256(folder / name) == digest
+                   for name, digest in assets.get("files", {}).items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def open_cache(spec: dict[str, Any]) -> ArtifactCache | None:
+    location = spec.get("cache")
+    if not location or os.environ.get(NO_CACHE_ENV):
+        return None
+    try:
+        return ArtifactCache(location)
+    except Exception as exc:  # a missing fsspec backend, a bad URL: build without the cache
+        warn(f"artifact cache {location} unavailable ({type(exc).__name__}: {exc}); "
+             "building without it")
+        return None
+
+
+def write_provenance(spec: dict[str, Any]) -> None:
+    tflite, manifest, intoto = targets(spec)
+    folder = tflite.parent
+    subjects = {name: folder / name for name in artifact_files(manifest)}
+    tools = json.loads(manifest.read_text()).get("tools", tool_versions())
+    atomic_write_bytes(intoto, dumps_manifest(statement(spec, subjects, tools)))
+
+
+def convert_step(spec: dict[str, Any]):
+    """doit action: make the targets of one spec exist and match its inputs."""
+    from filelock import FileLock
+
+    root = Path(spec["root"])
+    tflite, manifest, intoto = targets(spec)
+    where = f"{spec['model']}:{spec['variant']}"
+    lock_path = root / STATE_DIR / "locks" / f"{spec['model']}.{spec['variant']}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock_path):
+        clean_stale_temps(tflite.parent)
+        clean_stale_temps(temp_root(root), TEMP_FOLDER)
+        started = time.monotonic()
+        cache = open_cache(spec)
+        key = spec["cache_key"]
+        if built_in_place(spec):
+            how = "already built from these inputs (by another run), reused"
+        elif cache is not None and _restore(cache, key, tflite.parent):
+            how = f"restored from cache (key {key[:12]})"
+        else:
+            result, proc = run_worker(spec)
+            if result is None or not result.get("ok"):
+                remove_quietly(tflite, manifest, intoto)
+                return TaskFailed(failure_message(spec, result, proc))
+            how = f"converted: {result['summary']}"
+            if cache is not None:
+                _store(cache, spec, tflite.parent, manifest)
+        try:
+            write_provenance(spec)
+        except (OSError, ValueError, KeyError) as exc:
+            remove_quietly(tflite, manifest, intoto)
+            return TaskFailed(f"{where}: could not write the provenance statement: {exc}")
+    print(f"  {where}: {how} in {time.monotonic() - started:.1f}s", flush=True)
+    return None
+
+
+def _restore(cache: ArtifactCache, key: str, folder: Path) -> bool:
+    try:
+        return cache.restore(key, folder) is not None
+    except Exception as exc:  # an unreachable remote must not fail the build
+        warn(f"artifact cache {cache.location}: lookup failed ({type(exc).__name__}: {exc}); "
+             "converting instead")
+        return False
+
+
+def _store(cache: ArtifactCache, spec: dict[str, Any], folder: Path, manifest: Path) -> None:
+    try:
+        cache.store(spec["cache_key"], folder, artifact_files(manifest),
+                    f"{spec['model']}:{spec['variant']}", tool_versions())
+    except Exception as exc:
+        warn(f"artifact cache {cache.location}: could not store {spec['model']}:{spec['variant']} "
+             f"({type(exc).__name__}: {exc})")

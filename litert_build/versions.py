@@ -1,0 +1,26 @@
+"""Versions of the tools that shape an artifact, read from package metadata (no imports).
+
+They go into every signature manifest and provenance statement, and into the
+artifact-cache key: a new TensorFlow, Keras or LiteRT can give different bytes.
+"""
+
+from __future__ import annotations
+
+import platform
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+
+from . import __version__
+
+PACKAGES = ("tensorflow", "keras", "keras-hub", "ai-edge-litert")
+
+
+@cache
+def tool_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "litert-build": __version__}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
