@@ -131,8 +131,13 @@ class ArtifactCache:
             why = str(exc) if isinstance(exc, _Corrupt) else f"{type(exc).__name__}: {exc}"
             self._corrupt(key, why)
             return None
-        # Everything checked: move into place, the signature manifest last (it marks completeness).
-        staged.sort(key=lambda pair: pair[1].suffix == ".json" and pair[1].parent == folder)
+        # Everything checked: move into place. As in the worker, the signature manifest (and
+        # the provenance that names the files) goes first and comes back last.
+        manifests = [target for _, target in staged if target.suffix == ".json" and target.parent == folder]
+        for target in manifests:
+            target.unlink(missing_ok=True)
+            target.with_suffix(".intoto.json").unlink(missing_ok=True)
+        staged.sort(key=lambda pair: pair[1] in manifests)
         for tmp, target in staged:
             os.replace(tmp, target)
         self._touch(key)
@@ -177,13 +182,16 @@ class ArtifactCache:
         self.fs.mv(tmp, remote)
 
     def _remove_stale_temps(self, base: str) -> None:
+        """Staged uploads of killed stores (``.<name>.<pid>.<random>.tmp``, pid not alive)."""
+        from .spawn import STAGED_FILE, pid_alive
+
         try:
             found = self.fs.find(base)
         except FileNotFoundError:
             return
         for path in found:
-            name = path.rsplit("/", 1)[-1]
-            if name.startswith(".") and name.endswith(".tmp"):
+            match = STAGED_FILE.match(path.rsplit("/", 1)[-1])
+            if match and not pid_alive(int(match.group(1))):
                 self.fs.rm_file(path)
 
     def _touch(self, key: str) -> None:

@@ -81,7 +81,7 @@ def failure_message(spec_json: dict[str, Any], result, proc) -> str:
             f"Last output:\n{tail}")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -104,7 +104,7 @@ def clean_stale_temps(folder: Path, pattern: re.Pattern[str] = STAGED_FILE) -> i
         return 0
     for child in children:
         match = pattern.match(child.name)
-        if match is None or _pid_alive(int(match.group(1))):
+        if match is None or pid_alive(int(match.group(1))):
             continue
         if child.is_dir():
             shutil.rmtree(child, ignore_errors=True)

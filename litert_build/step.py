@@ -5,7 +5,8 @@ for the first, then reuses its result):
 
 1. remove temp files that killed runs left behind;
 2. reuse the artifact already at the target paths if it was built from the same
-   inputs (its manifest's ``build_key`` is this spec's cache key and its bytes match);
+   inputs (its manifest's ``build_key`` is this spec's cache key and its bytes match),
+   storing it in the cache if the cache lacks it;
 3. else restore it from the artifact cache (:mod:`litert_build.cache`);
 4. else run the conversion worker (:mod:`litert_build.spawn`) and store the result in
    the cache;
@@ -98,12 +99,15 @@ def convert_step(spec: dict[str, Any]):
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(lock_path):
         clean_stale_temps(tflite.parent)
+        clean_stale_temps(tflite.parent / f"{spec['model']}.assets")
         clean_stale_temps(temp_root(root), TEMP_FOLDER)
         started = time.monotonic()
         cache = open_cache(spec)
         key = spec["cache_key"]
         if built_in_place(spec):
             how = "already built from these inputs (by another run), reused"
+            if cache is not None and not _cached(cache, key):
+                _store(cache, spec, tflite.parent, manifest)  # e.g. a run killed while storing
         elif cache is not None and _restore(cache, key, tflite.parent):
             how = f"restored from cache (key {key[:12]})"
         else:
@@ -130,6 +134,13 @@ def _restore(cache: ArtifactCache, key: str, folder: Path) -> bool:
         warn(f"artifact cache {cache.location}: lookup failed ({type(exc).__name__}: {exc}); "
              "converting instead")
         return False
+
+
+def _cached(cache: ArtifactCache, key: str) -> bool:
+    try:
+        return cache.read_entry(key) is not None
+    except Exception:
+        return True  # unreachable: do not try to write either
 
 
 def _store(cache: ArtifactCache, spec: dict[str, Any], folder: Path, manifest: Path) -> None:

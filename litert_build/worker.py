@@ -29,12 +29,13 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
     import keras
 
-    from .artifacts import atomic_write_bytes, dumps_manifest
+    from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
     from .export.adapter import make_serving_function
     from .export.converter import convert
     from .export.inventory import float_ops, op_inventory, signatures
     from .export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
     from .export.signature import infer_input_signature
+    from .provenance import provenance_path
     from .versions import tool_versions
 
     model_name, variant = spec["model"], spec["variant"]
@@ -126,6 +127,10 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     }
     if preprocessor is not None:
         manifest["assets"] = _write_assets(tflite_path.parent, model_name, preprocessor)
+    # The manifest describes the .tflite beside it: drop the old one (and the provenance that
+    # names it) before the new artifact lands, and write the new one last, so a visible
+    # manifest always matches the visible artifact, whenever the process is killed.
+    remove_quietly(manifest_path, provenance_path(tflite_path))
     atomic_write_bytes(tflite_path, flatbuffer)
     atomic_write_bytes(manifest_path, dumps_manifest(manifest))  # last: marks the build complete
     return {"ok": True, "summary": _summary(manifest)}
