@@ -23,9 +23,12 @@ import json
 import os
 import sys
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .statcache import hash_file
 
 FORMAT = "v1"
 ENTRY = "entry.json"
@@ -59,11 +62,7 @@ def resolve_location(manifest_value: Any, root: Path) -> str | None:
 
 
 def file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+    return hash_file(str(path), "sha256")
 
 
 def warn(message: str) -> None:
@@ -143,16 +142,20 @@ class ArtifactCache:
         self._touch(key)
         return Restored(files=sorted(entry["files"]))
 
-    def _download(self, src: str, dst: Path) -> tuple[str, int]:
+    def _download(self, src: str, dst: Path | None = None) -> tuple[str, int]:
+        """(sha256, size) of a cache file, streamed; copied to ``dst`` on the way if given."""
         hasher, size = hashlib.sha256(), 0
-        with self.fs.open(src, "rb") as fin, open(dst, "wb") as fout:
+        with self.fs.open(src, "rb") as fin, (open(dst, "wb") if dst else nullcontext()) as fout:
             while chunk := fin.read(_CHUNK):
                 hasher.update(chunk)
                 size += len(chunk)
-                fout.write(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-        os.chmod(dst, 0o644)
+                if fout:
+                    fout.write(chunk)
+            if fout:
+                fout.flush()
+                os.fsync(fout.fileno())
+        if dst:
+            os.chmod(dst, 0o644)
         return hasher.hexdigest(), size
 
     # ------------------------------------------------------------------ writing
@@ -259,12 +262,8 @@ class ArtifactCache:
         try:
             entry = json.loads(self.fs.cat_file(f"{self._entry_dir(key)}/{ENTRY}"))
             for name, meta in entry["files"].items():
-                hasher, size = hashlib.sha256(), 0
-                with self.fs.open(f"{self._entry_dir(key)}/files/{name}", "rb") as fh:
-                    while chunk := fh.read(_CHUNK):
-                        hasher.update(chunk)
-                        size += len(chunk)
-                if hasher.hexdigest() != meta["sha256"] or size != meta["size"]:
+                digest, size = self._download(f"{self._entry_dir(key)}/files/{name}")
+                if digest != meta["sha256"] or size != meta["size"]:
                     return f"{name} does not match its sha256"
         except FileNotFoundError as exc:
             return f"missing file ({exc})"
