@@ -249,3 +249,24 @@ def test_backbone_alone(hub_project):
         ("token_ids", [1, 20]), ("padding_mask", [1, 20])]
     (output,) = sig["outputs"]
     assert (output["name"], output["shape"]) == ("sequence_output", [1, 20, 16])
+
+
+def test_fresh_clone_restores_artifact_and_assets_from_cache(hub_project, tmp_path):
+    """The cache entry holds the runtime assets too; a clone gets them byte for byte."""
+    import shutil
+
+    project, _ = hub_project
+    clone = tmp_path / "clone"
+    shutil.copytree(project / "presets", clone / "presets")
+    for name in ("hub_builders.py", "models.yaml"):
+        shutil.copy(project / name, clone / name)
+    result = run_build(clone, "convert:gpt2:float32", env={"LITERT_BUILD_CACHE": str(project / ".cache")})
+    assert result.returncode == 0, result.output
+    assert result.restored == ["gpt2:float32"] and result.converted == []
+    original = paths(project, "gpt2")[0].parent
+    restored = paths(clone, "gpt2")[0].parent
+    files = sorted(p.relative_to(original).as_posix() for p in original.rglob("*") if p.is_file())
+    files = [f for f in files if f.startswith(("gpt2.float32.", "gpt2.assets/"))]
+    assert "gpt2.float32.intoto.json" in files and "gpt2.assets/tokenizer.json" in files, files
+    for rel in files:
+        assert (restored / rel).read_bytes() == (original / rel).read_bytes(), rel
