@@ -60,13 +60,17 @@ class StatCache:
         self.db_path = Path(db_path) if db_path else None
         self._memo: dict[tuple[str, str], tuple[Fingerprint, str]] = {}
         self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         self._loaded = False
         self._lock = threading.Lock()
 
     # -------------------------------------------------------------- persistence
     def _connect(self) -> sqlite3.Connection | None:
+        if self._conn is not None and self._pid != os.getpid():
+            self._conn = None  # forked (doit -n): a SQLite connection must not cross a fork
         if self._conn is not None or self.db_path is None:
             return self._conn
+        self._pid = os.getpid()
         try:
             self._conn = _open(self.db_path)
         except sqlite3.DatabaseError:
