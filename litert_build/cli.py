@@ -6,6 +6,7 @@
     litert-build --no-cache      # build without reading or writing the artifact cache
     litert-build verify [model[:variant] ...]   # rebuild from scratch, compare byte for byte
     litert-build cache info | gc --max-size 5G | verify
+    litert-build bundle verify ARCHIVE            # checksums + every model loads
 
 Every doit command and option works; ``--manifest`` (or LITERT_BUILD_MANIFEST)
 picks the manifest, and the build runs in that manifest's folder.
@@ -70,6 +71,26 @@ def cache_command(args: list[str]) -> int:
     return 1 if bad else 0
 
 
+def bundle_verify_command(args: list[str]) -> int:
+    from .bundle import verify_bundle
+
+    if not args:
+        print("usage: litert-build bundle verify ARCHIVE [ARCHIVE ...]")
+        return 2
+    bad = 0
+    for name in args:
+        path = Path(name)
+        problems = verify_bundle(path) if path.is_file() else [f"no such file: {name}"]
+        if problems:
+            bad += 1
+            print(f"{name}: FAILED")
+            for problem in problems:
+                print(f"  {problem}")
+        else:
+            print(f"{name}: OK (checksums match, every model loads in the stock interpreter)")
+    return 1 if bad else 0
+
+
 def project_cache_location() -> str | None:
     """The cache of the project in this folder, or the default one when there is no manifest."""
     from .cache import resolve_location
@@ -103,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         return verify(args[1:])
     if args[:1] == ["cache"]:
         return cache_command(args[1:])
-    namespace = {"task_convert": tasks.task_convert, "DOIT_CONFIG": tasks.doit_config()}
+    if args[:2] == ["bundle", "verify"]:
+        return bundle_verify_command(args[2:])
+    namespace = {"task_convert": tasks.task_convert, "task_bundle": tasks.task_bundle,
+                 "DOIT_CONFIG": tasks.doit_config()}
     return DoitMain(ModuleTaskLoader(namespace)).run(args)
 
 

@@ -18,8 +18,10 @@ class ManifestError(LiteRTBuildError):
         model: str | None = None,
         variant: str | None = None,
         field: str | None = None,
+        bundle: str | None = None,
     ) -> None:
         self.file = file
+        self.bundle = bundle
         self.model = model
         self.variant = variant
         self.field = field
@@ -30,6 +32,8 @@ class ManifestError(LiteRTBuildError):
         where = []
         if self.file:
             where.append(self.file)
+        if self.bundle:
+            where.append(f"bundle '{self.bundle}'")
         if self.model:
             where.append(f"model '{self.model}'")
         if self.variant:

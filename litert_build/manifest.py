@@ -82,12 +82,20 @@ class ModelEntry:
 
 
 @dataclass
+class BundleEntry:
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)  # version, format, include, files
+    error: ManifestError | None = None
+
+
+@dataclass
 class Manifest:
     path: Path
     root: Path
     artifacts_dir: Path
     models: dict[str, ModelEntry]
     cache: str | None = None  # artifact cache location, None = off (see cache.resolve_location)
+    bundles: dict[str, BundleEntry] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -365,8 +373,8 @@ def load_manifest(path: str | Path) -> Manifest:
     if not isinstance(data, dict):
         raise ManifestError("must be a mapping with 'schema' and 'models'.", file=file)
 
-    top_level = {k: v for k, v in data.items() if k != "models"}
-    top_level["models"] = {}  # models are validated one by one below
+    top_level = {k: v for k, v in data.items() if k not in ("models", "bundles")}
+    top_level["models"] = {}  # models (and bundles) are validated one by one below
     problems = _errors(top_level) + _duplicate_errors(top_level)
     if problems:
         p, msg = problems[0]
@@ -408,4 +416,30 @@ def load_manifest(path: str | Path) -> Manifest:
             )
             continue
         manifest.models[name] = _build_model(file, name, raw, defaults)
+    manifest.bundles = _load_bundles(file, data.get("bundles"))
     return manifest
+
+
+def _load_bundles(file: str, raw: Any) -> dict[str, BundleEntry]:
+    """``bundles:``: each checked on its own, so a broken bundle fails only its own task."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ManifestError("must be a mapping of bundle name -> bundle.", file=file, field="bundles")
+    bundles = {}
+    duplicates = getattr(raw, "duplicates", {})
+    for name, value in raw.items():
+        name = str(name)
+        problems = _errors(value, "bundle") + (_duplicate_errors(value) if isinstance(value, dict) else [])
+        if name in duplicates:
+            problems.append(((), f"bundle name given {len(duplicates[name])} times; names must be unique."))
+        if not MODEL_NAME.fullmatch(name):
+            problems.append(((), "is not a valid bundle name: letters, digits, '_', '.' or '-'."))
+        if problems:
+            errors = [ManifestError(msg, file=file, bundle=name, field=_field_name(path))
+                      for path, msg in problems]
+            bundles[name] = BundleEntry(name, error=_combine(errors))
+            continue
+        settings = {"format": "tar.gz", "files": [], **_plain(value)}
+        bundles[name] = BundleEntry(name, settings)
+    return bundles

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +48,33 @@ class BuildSpec:
 
 
 @dataclass
+class BundleSpec:
+    """One release bundle: which built artifacts and extra files go in, and where it goes."""
+
+    name: str
+    root: str = ""
+    version: str = ""
+    format: str = "tar.gz"
+    members: list[dict[str, str]] = field(default_factory=list)  # task, model, variant, paths
+    files: list[str] = field(default_factory=list)  # extra files, relative to root
+    archive: str = ""  # target path, relative to root
+    settings_hash: str = ""
+    error: str | None = None
+
+    @property
+    def task_name(self) -> str:
+        return self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
 class Plan:
     manifest_path: Path
     root: Path
     specs: list[BuildSpec]
+    bundles: list[BundleSpec] = field(default_factory=list)
 
 
 def manifest_path() -> Path:
@@ -90,7 +114,50 @@ def make_plan(path: str | Path | None = None) -> Plan:
             files = list(source.files) + [f for f in files if f not in source.files]
             specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings,
                                source, files))
-    return Plan(manifest.path, manifest.root, specs)
+    bundles = [_bundle_spec(manifest, entry, specs) for entry in manifest.bundles.values()]
+    return Plan(manifest.path, manifest.root, specs, bundles)
+
+
+def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpec:
+    """Resolve a bundle's ``include`` globs against the plan and check its extra files."""
+    if entry.error is not None:
+        return BundleSpec(entry.name, error=str(entry.error))
+    settings = entry.settings
+
+    def error(message: str, field_name: str) -> BundleSpec:
+        return BundleSpec(entry.name, error=str(ManifestError(
+            message, file=manifest.path.name, bundle=entry.name, field=field_name)))
+
+    members: list[BuildSpec] = []
+    for i, pattern in enumerate(settings["include"]):
+        model, _, variant = pattern.partition(":")
+        matched = [s for s in specs if fnmatch.fnmatchcase(s.model, model)
+                   and fnmatch.fnmatchcase(s.variant, variant or "*")]
+        if not matched:
+            known = ", ".join(s.task_name for s in specs)
+            return error(f"'{pattern}' matches no model:variant of this manifest ({known}).",
+                         f"include[{i}]")
+        broken = [s.task_name for s in matched if s.error]
+        if broken:
+            return error(f"'{pattern}' includes {', '.join(broken)}, which cannot be built (see "
+                         "the error of its convert task); fix it or leave it out.", f"include[{i}]")
+        members += [s for s in matched if s not in members]
+    for i, rel in enumerate(settings["files"]):
+        if not (manifest.root / rel).is_file():
+            return error(f"file '{rel}' not found (paths are relative to the folder of "
+                         f"models.yaml: {manifest.root}).", f"files[{i}]")
+    archive = manifest.artifacts_dir / "bundles" / f"{entry.name}-{settings['version']}.{settings['format']}"
+    return BundleSpec(
+        name=entry.name,
+        root=str(manifest.root),
+        version=settings["version"],
+        format=settings["format"],
+        members=[{"task": s.task_name, "model": s.model, "variant": s.variant, "version": s.version,
+                  "tflite": s.tflite, "manifest": s.manifest} for s in members],
+        files=list(settings["files"]),
+        archive=_rel(manifest.root, archive),
+        settings_hash=settings_digest({"bundle": settings, "tools": tool_versions()}),
+    )
 
 
 def _data_files(root: Path, model: str, variant: str, settings: dict[str, Any]) -> list[str]:

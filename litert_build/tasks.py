@@ -15,6 +15,7 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from .artifacts import remove_quietly, remove_tree
+from .bundle import build_bundle
 from .errors import ManifestError
 from .hashing import STATE_DIR, XXH3Checker
 from .plan import make_plan, manifest_path
@@ -25,7 +26,7 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR) -> dict[str, Any]
     """doit settings for litert-build: xxh3 checker, sqlite state, keep going on failure."""
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     return {
-        "default_tasks": ["convert"],
+        "default_tasks": ["convert", "bundle"],
         "dep_file": str(Path(state_dir) / "doit.sqlite3"),
         "backend": "sqlite3",
         "check_file_uptodate": XXH3Checker,
@@ -94,4 +95,33 @@ def task_convert():
             "targets": [_path_for_doit(root, str(path)) for path in targets_abs],
             "uptodate": [settings_changed(spec.settings_hash, spec.task_name)],
             "clean": [(remove_quietly, targets_abs), (remove_tree, [assets_dir])],
+        }
+
+
+def task_bundle():
+    """Pack built artifacts into the deterministic release bundles named in models.yaml."""
+    try:
+        plan = make_plan()
+    except ManifestError:
+        return  # task_convert reports it
+    for bundle in plan.bundles:
+        if bundle.error is not None:
+            yield {"name": bundle.name, "doc": "invalid bundle", "actions": [_fail(bundle.error)],
+                   "uptodate": [False]}
+            continue
+        root = Path(bundle.root)
+        deps = []
+        for member in bundle.members:
+            spec_targets = targets({"root": bundle.root, **member})
+            deps += [_path_for_doit(root, str(path)) for path in spec_targets]
+        deps += [_path_for_doit(root, rel) for rel in bundle.files]
+        archive = root / bundle.archive
+        yield {
+            "name": bundle.name,
+            "doc": f"{len(bundle.members)} artifacts -> {bundle.archive}",
+            "actions": [(build_bundle, [bundle.to_json()])],
+            "file_dep": deps,  # the convert tasks' targets: doit runs those tasks first
+            "targets": [_path_for_doit(root, bundle.archive)],
+            "uptodate": [settings_changed(bundle.settings_hash, f"bundle {bundle.name}")],
+            "clean": [(remove_quietly, [archive])],
         }
