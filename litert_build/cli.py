@@ -7,6 +7,7 @@
     litert-build verify [model[:variant] ...]   # rebuild from scratch, compare byte for byte
     litert-build cache info | gc --max-size 5G | verify
     litert-build bundle verify ARCHIVE            # checksums + every model loads
+    litert-build publish ARCHIVE --to URL         # immutable release to a folder or fsspec URL
 
 Every doit command and option works; ``--manifest`` (or LITERT_BUILD_MANIFEST)
 picks the manifest, and the build runs in that manifest's folder.
@@ -91,6 +92,32 @@ def bundle_verify_command(args: list[str]) -> int:
     return 1 if bad else 0
 
 
+def publish_command(args: list[str]) -> int:
+    from .publish import PublishError, publish
+
+    parser = argparse.ArgumentParser(prog="litert-build publish",
+                                     description="Copy a bundle and its release record to a target.")
+    parser.add_argument("archive", help="a bundle built by litert-build (artifacts/bundles/...)")
+    parser.add_argument("--to", required=True, help="a folder or fsspec URL (file://, s3://, gs://)")
+    options = parser.parse_args(args)
+    archive = Path(options.archive)
+    if not archive.is_file():
+        print(f"litert-build publish: no such file: {archive}")
+        return 1
+    try:
+        status, record = publish(archive, options.to)
+    except PublishError as exc:
+        print(f"litert-build publish: {exc}")
+        return 1
+    what = (f"{record['bundle']} {record['version']} ({record['size']:,} bytes, "
+            f"sha256 {record['sha256'][:16]})")
+    if status == "unchanged":
+        print(f"{what} is already published at {options.to} with these bytes: nothing to do")
+    else:
+        print(f"published {what} to {options.to}/{record['file']}")
+    return 0
+
+
 def project_cache_location() -> str | None:
     """The cache of the project in this folder, or the default one when there is no manifest."""
     from .cache import resolve_location
@@ -126,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         return cache_command(args[1:])
     if args[:2] == ["bundle", "verify"]:
         return bundle_verify_command(args[2:])
+    if args[:1] == ["publish"]:
+        return publish_command(args[1:])
     namespace = {"task_convert": tasks.task_convert, "task_bundle": tasks.task_bundle,
                  "DOIT_CONFIG": tasks.doit_config()}
     return DoitMain(ModuleTaskLoader(namespace)).run(args)

@@ -174,3 +174,66 @@ def test_member_change_rebuilds_the_bundle(project, tmp_path):
     result = run_build(copy, "bundle:app")
     assert ".  bundle:app" in result.output and ".  convert:" not in result.output, result.output
     assert sha256(copy / "artifacts/bundles/app-3.1.0.tar.gz") != first
+
+
+def test_publish_is_immutable_and_indexed(project, tmp_path):
+    folder, _ = project
+    archive = folder / "artifacts/bundles/app-3.1.0.tar.gz"
+    target = tmp_path / "releases"
+    env = {"SOURCE_DATE_EPOCH": "1767225600"}  # 2026-01-01
+    first = run_build(folder, "publish", str(archive), "--to", f"file://{target}", env=env)
+    assert first.returncode == 0, first.output
+    assert f"published app 3.1.0 ({archive.stat().st_size:,} bytes" in first.output
+    published = target / "app/3.1.0/app-3.1.0.tar.gz"
+    assert published.read_bytes() == archive.read_bytes()
+    record = json.loads((target / "app/3.1.0/release.json").read_text())
+    assert record["sha256"] == sha256(archive) and record["date"] == "2026-01-01T00:00:00Z"
+    assert record["contents"] == {"alpha": ["float16", "float32"], "beta": ["float32"]}
+    releases = json.loads((target / "releases.json").read_text())
+    assert [(r["bundle"], r["version"], r["sha256"]) for r in releases["releases"]] == [
+        ("app", "3.1.0", sha256(archive))]
+
+    index_before = (target / "releases.json").read_bytes()
+    same = run_build(folder, "publish", str(archive), "--to", str(target))
+    assert same.returncode == 0 and "nothing to do" in same.output, same.output
+    assert (target / "releases.json").read_bytes() == index_before
+
+    # Same bundle version, other bytes: refused, and the published files stay as they were.
+    other = tmp_path / "other"
+    shutil.copytree(folder, other, ignore=shutil.ignore_patterns(".cache"))
+    write(other / "NOTICE.txt", "MIT\n")
+    assert run_build(other, "bundle:app").returncode == 0
+    refused = run_build(other, "publish", str(other / "artifacts/bundles/app-3.1.0.tar.gz"),
+                        "--to", str(target))
+    assert refused.returncode == 1, refused.output
+    assert "app 3.1.0 is already published" in refused.output and "immutable" in refused.output
+    assert published.read_bytes() == archive.read_bytes()
+    assert (target / "releases.json").read_bytes() == index_before
+
+    second = run_build(folder, "publish", str(folder / "artifacts/bundles/alpha_zip-1.zip"),
+                       "--to", str(target))
+    assert second.returncode == 0, second.output
+    releases = json.loads((target / "releases.json").read_text())
+    assert [(r["bundle"], r["version"]) for r in releases["releases"]] == [
+        ("app", "3.1.0"), ("alpha_zip", "1")]
+
+
+def test_interrupted_publish_leaves_nothing_visible(project, tmp_path, monkeypatch):
+    import fsspec.implementations.local as local
+
+    from litert_build.publish import publish
+
+    folder, _ = project
+    archive = folder / "artifacts/bundles/app-3.1.0.tar.gz"
+    target = tmp_path / "releases"
+
+    def broken_move(self, *args, **kwargs):
+        raise OSError("connection lost")
+
+    monkeypatch.setattr(local.LocalFileSystem, "mv", broken_move)
+    with pytest.raises(OSError, match="connection lost"):
+        publish(archive, str(target))
+    assert [p for p in target.rglob("*") if p.is_file()] == []  # not even the temp upload
+    monkeypatch.undo()
+    status, _ = publish(archive, str(target))  # the next try goes through
+    assert status == "published" and (target / "app/3.1.0/app-3.1.0.tar.gz").is_file()
