@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["publish"]:
         return publish_command(args[1:])
     namespace = {"task_convert": tasks.task_convert, "task_bundle": tasks.task_bundle,
-                 "DOIT_CONFIG": tasks.doit_config()}
+                 "task_report": tasks.task_report, "DOIT_CONFIG": tasks.doit_config()}
     return DoitMain(ModuleTaskLoader(namespace)).run(args)
 
 

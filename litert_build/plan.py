@@ -75,6 +75,7 @@ class Plan:
     root: Path
     specs: list[BuildSpec]
     bundles: list[BundleSpec] = field(default_factory=list)
+    artifacts_dir: Path | None = None
 
 
 def manifest_path() -> Path:
@@ -115,7 +116,7 @@ def make_plan(path: str | Path | None = None) -> Plan:
             specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings,
                                source, files))
     bundles = [_bundle_spec(manifest, entry, specs) for entry in manifest.bundles.values()]
-    return Plan(manifest.path, manifest.root, specs, bundles)
+    return Plan(manifest.path, manifest.root, specs, bundles, manifest.artifacts_dir)
 
 
 def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpec:

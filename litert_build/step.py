@@ -104,13 +104,15 @@ def convert_step(spec: dict[str, Any]):
         started = time.monotonic()
         cache = open_cache(spec)
         key = spec["cache_key"]
+        outcome = "reused"
         if built_in_place(spec):
             how = "already built from these inputs (by another run), reused"
             if cache is not None and not _cached(cache, key):
                 _store(cache, spec, tflite.parent, manifest)  # e.g. a run killed while storing
         elif cache is not None and _restore(cache, key, tflite.parent):
-            how = f"restored from cache (key {key[:12]})"
+            how, outcome = f"restored from cache (key {key[:12]})", "restored"
         else:
+            outcome = "converted"
             result, proc = run_worker(spec)
             if result is None or not result.get("ok"):
                 remove_quietly(tflite, manifest, intoto)
@@ -123,8 +125,17 @@ def convert_step(spec: dict[str, Any]):
         except (OSError, ValueError, KeyError) as exc:
             remove_quietly(tflite, manifest, intoto)
             return TaskFailed(f"{where}: could not write the provenance statement: {exc}")
-    print(f"  {where}: {how} in {time.monotonic() - started:.1f}s", flush=True)
-    return None
+        seconds = round(time.monotonic() - started, 2)
+        record = {"outcome": outcome, "seconds": seconds, "build_key": key}
+        atomic_write_bytes(build_record_path(root, spec), dumps_manifest(record))
+    print(f"  {where}: {how} in {seconds:.1f}s", flush=True)
+    return record  # doit keeps it as the task's values: the run summary counts outcomes
+
+
+def build_record_path(root: Path, spec: dict[str, Any]) -> Path:
+    """How the artifact at the target paths came to be (converted, restored, reused) and how
+    long it took: state, not an artifact (times differ run to run). Read by the build report."""
+    return root / STATE_DIR / "builds" / f"{spec['model']}.{spec['variant']}.json"
 
 
 def _restore(cache: ArtifactCache, key: str, folder: Path) -> bool:

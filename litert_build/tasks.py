@@ -17,21 +17,25 @@ from doit.tools import config_changed
 from .artifacts import remove_quietly, remove_tree
 from .bundle import build_bundle
 from .errors import ManifestError
-from .hashing import STATE_DIR, XXH3Checker
+from .hashing import STATE_DIR, XXH3Checker, settings_digest
 from .plan import make_plan, manifest_path
-from .step import convert_step, targets
+from .reporter import BuildReporter
+from .step import build_record_path, convert_step, targets
+
+LATENCY_RUNS = 50  # invocations per artifact timed by the report
 
 
 def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR) -> dict[str, Any]:
     """doit settings for litert-build: xxh3 checker, sqlite state, keep going on failure."""
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     return {
-        "default_tasks": ["convert", "bundle"],
+        "default_tasks": ["convert", "bundle", "report"],
         "dep_file": str(Path(state_dir) / "doit.sqlite3"),
         "backend": "sqlite3",
         "check_file_uptodate": XXH3Checker,
         "continue": True,
         "verbosity": 2,
+        "reporter": BuildReporter,
     }
 
 
@@ -125,3 +129,51 @@ def task_bundle():
             "uptodate": [settings_changed(bundle.settings_hash, f"bundle {bundle.name}")],
             "clean": [(remove_quietly, [archive])],
         }
+
+
+REPORT_FILES = ("report.html", "report.md", "report.json")
+
+
+def task_report():
+    """Write artifacts/report.html and report.md: size, error, accuracy, latency, changes."""
+    try:
+        plan = make_plan()
+    except ManifestError:
+        return None  # task_convert reports it
+    specs = [s for s in plan.specs if s.error is None]
+    if not specs:
+        return None
+    root, artifacts_dir = plan.root, plan.artifacts_dir
+    members = [{"task": s.task_name, "tflite": s.tflite, "manifest": s.manifest,
+                "record": build_record_path(root, s.to_json()).relative_to(root).as_posix()}
+               for s in specs]
+    spec = {"root": str(root), "folder": str(artifacts_dir), "members": members, "runs": LATENCY_RUNS}
+    return {
+        "actions": [(run_report, [spec])],
+        "file_dep": [_path_for_doit(root, s.manifest) for s in specs],
+        "targets": [_path_for_doit(root, str(artifacts_dir / name)) for name in REPORT_FILES],
+        "uptodate": [settings_changed(settings_digest(spec), "the report")],
+        "clean": [(remove_quietly, [artifacts_dir / name for name in REPORT_FILES])],
+        "verbosity": 2,
+    }
+
+
+def run_report(spec):
+    """doit action: the report is measured and drawn in a child process (LiteRT, matplotlib)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="litert-build-report-") as tmp:
+        spec_file = Path(tmp) / "spec.json"
+        spec_file.write_text(json.dumps(spec))
+        proc = subprocess.run([sys.executable, "-m", "litert_build.report", str(spec_file)],
+                              cwd=spec["root"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace")
+    if proc.returncode != 0:
+        return TaskFailed(f"report: failed:\n{proc.stdout[-3000:]}")
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  report: {summary['rows']} artifacts, {summary['changes']} changes -> "
+          f"{spec['folder']}/report.html, report.md", flush=True)
+    return None

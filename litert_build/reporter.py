@@ -1,0 +1,63 @@
+"""doit reporter: a line per task as it starts, elapsed times, and a summary at the end.
+
+    .  convert:digits:float32                 (start; doit's own format)
+      digits:float32: converted: ... in 5.7s  (finish; printed by the task's action)
+    ...
+    litert-build: 3 converted, 2 from cache, 1 reused, 4 up to date, 1 failed, 1 bundle in 21.4s
+"""
+
+from __future__ import annotations
+
+import time
+
+from doit.reporter import ConsoleReporter
+
+
+class BuildReporter(ConsoleReporter):
+    desc = "litert-build: doit's console output plus a summary of conversions"
+
+    def __init__(self, outstream, options):
+        super().__init__(outstream, options)
+        self.started = time.monotonic()
+        self.counts = {"converted": 0, "restored": 0, "reused": 0, "up to date": 0, "failed": 0,
+                       "bundles": 0, "reports": 0}
+        self.ran = False
+
+    def execute_task(self, task):
+        if task.actions and task.name[0] != "_":
+            self.ran = True
+        super().execute_task(task)
+
+    def add_success(self, task):
+        super().add_success(task)
+        outcome = (task.values or {}).get("outcome")
+        if outcome in self.counts:
+            self.counts[outcome] += 1
+        elif task.name.startswith("bundle:"):
+            self.counts["bundles"] += 1
+        elif task.name == "report":
+            self.counts["reports"] += 1
+
+    def add_failure(self, task, fail):
+        if task.name[0] != "_" and ":" in task.name:
+            self.counts["failed"] += 1
+        super().add_failure(task, fail)
+
+    def skip_uptodate(self, task):
+        if task.name.startswith("convert:"):
+            self.counts["up to date"] += 1
+        super().skip_uptodate(task)
+
+    def complete_run(self):
+        super().complete_run()
+        c = self.counts
+        parts = [f"{c['converted']} converted", f"{c['restored']} from cache"]
+        if c["reused"]:
+            parts.append(f"{c['reused']} reused")
+        parts += [f"{c['up to date']} up to date", f"{c['failed']} failed"]
+        if c["bundles"]:
+            parts.append(f"{c['bundles']} bundle{'s' if c['bundles'] > 1 else ''} written")
+        if c["reports"]:
+            parts.append("report written")
+        if self.ran or c["up to date"] or c["failed"]:
+            self.write(f"litert-build: {', '.join(parts)} in {time.monotonic() - self.started:.1f}s\n")
