@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tarfile
@@ -237,3 +238,18 @@ def test_interrupted_publish_leaves_nothing_visible(project, tmp_path, monkeypat
     monkeypatch.undo()
     status, _ = publish(archive, str(target))  # the next try goes through
     assert status == "published" and (target / "app/3.1.0/app-3.1.0.tar.gz").is_file()
+
+
+def test_report_says_what_changed_and_why(project, tmp_path):
+    folder, _ = project
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".cache"))
+    (copy / "zoo.py").write_text((copy / "zoo.py").read_text().replace(
+        "set_random_seed(2)", "set_random_seed(5)"))  # new weights for beta only
+    result = run_build(copy, "convert", "report")
+    assert ".  report" in result.output, result.output
+    md = (copy / "artifacts/report.md").read_text()
+    assert "- beta:float32: rebuilt (" in md and "inputs changed: zoo.py" in md, md
+    assert "alpha:float32: rebuilt" not in md  # zoo.py changed for it too, the bytes did not
+    assert re.search(r"^litert-build: 3 converted, 0 from cache, 0 up to date, 0 failed",
+                     result.output, flags=re.M), result.output

@@ -1,12 +1,18 @@
-"""End to end on the bundled example: build, load, verify, rebuild nothing, clean."""
+"""End to end on the bundled example: build, load, verify, rebuild nothing, clean; its bundles
+and its build report (also rendered in headless Chromium)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
+import shutil
+import subprocess
 import time
 
 import numpy as np
+import pytest
 from conftest import load_json, run_build
 
 from litert_build.export.inventory import op_inventory
@@ -155,3 +161,68 @@ def test_every_digits_variant_is_scored_on_held_out_digits(example_project):
         assert abs(ev["drop"] - (ev["keras_float"] - ev["variant"])) < 1e-12
     uint8 = load_json(artifact(example_project, "digits", "int8_uint8")[1])
     assert uint8["signatures"]["serving_default"]["inputs"][0]["dtype"] == "uint8"
+
+
+REPORT_VARIANTS = {("digits", v) for v in DIGITS_VARIANTS} | {
+    ("listing_ranker", "float32"), ("residual_mlp", "float32")}
+
+
+def rows(project):
+    return load_json(project / "artifacts/report.json")["rows"]
+
+
+def test_report_has_a_row_per_artifact_with_measured_values(example_project):
+    data = rows(example_project)
+    assert {(r["model"], r["variant"]) for r in data} == REPORT_VARIANTS
+    for row in data:
+        meta = load_json(example_project / "artifacts" / row["model"] / EXPECTED[row["model"]]
+                         / f"{row['model']}.{row['variant']}.json")
+        assert row["size"] == meta["artifact"]["size"] and row["sha256"] == meta["artifact"]["sha256"]
+        assert row["size_ratio"] == meta["quantization"]["size_ratio_vs_float32"]
+        assert row["latency_ms"] > 0  # measured by the report task in the stock interpreter
+        assert row["outcome"] == "converted" and row["build_seconds"] > 0
+        assert row["flex_ops"] == [] and row["verification"] == "passed"
+    int8 = next(r for r in data if (r["model"], r["variant"]) == ("digits", "int8"))
+    assert int8["float_ops"] == 0 and int8["eval_metric"] == "accuracy" and int8["eval_drop"] <= 0.02
+    md = (example_project / "artifacts/report.md").read_text()
+    assert md.count("\n| digits | ") == 6 and "| listing_ranker | float32 |" in md
+    assert "digits:int8: new" in md  # the first report: everything is new
+
+
+def test_progress_summary_line(example_project):
+    log = (example_project / "first_build.log").read_text()
+    assert re.search(r"^litert-build: 8 converted, 0 from cache, 0 up to date, 0 failed, "
+                     r"2 bundles written, report written in [\d.]+s$", log, flags=re.M), log[-2000:]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("the browser tests need Debian's chromium: apt-get install -y chromium "
+                    "(.ci/run installs it)")
+    return path
+
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(example_project, tmp_path):
+    page = (example_project / "artifacts/report.html").as_uri()
+    dom = subprocess.run([chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                          "--virtual-time-budget=5000", "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120).stdout
+    body = re.search(r"<body([^>]*)>", dom)
+    assert body, dom[:2000]
+    loaded = dict(re.findall(r'data-([a-z-]+)="(\d+)"', body.group(1)))
+    assert loaded == {"images-loaded": "3", "images": "3"}  # size, accuracy, latency charts decoded
+    assert len(re.findall(r'<tr data-task="', dom)) == len(REPORT_VARIANTS)
+    for model, variant in REPORT_VARIANTS:
+        assert f'data-task="{model}:{variant}"' in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
+                    "--window-size=1400,1800", f"--screenshot={shot}", page],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    json.loads((example_project / "artifacts/report.json").read_text())
