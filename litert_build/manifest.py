@@ -23,8 +23,18 @@ from .cache import resolve_location
 from .errors import ManifestError
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8")
+VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8", "aeq")
 CALIBRATED_KINDS = ("int8", "int16x8")  # kinds that need representative (calibration) data
+# Named recipes of ai-edge-quantizer 0.10 (ai_edge_quantizer.recipe.<name>), for kind: aeq.
+AEQ_RECIPES = (
+    "weight_only_wi8_afp32", "weight_only_wi4_afp32",
+    "dynamic_wi8_afp32", "dynamic_wi4_afp32", "dynamic_legacy_wi8_afp32",
+    "dynamic_wi8c_afp32", "dynamic_wi4c_afp32", "dynamic_wi2c_afp32",
+    "dynamic_wi8b32_afp32", "dynamic_wi4b32_afp32", "dynamic_wi2b32_afp32",
+    "dynamic_wi8b64_afp32", "dynamic_wi4b64_afp32", "dynamic_wi2b64_afp32",
+    "dynamic_wi8c_hr_afp32", "dynamic_wi4c_hr_afp32", "dynamic_wi2c_hr_afp32",
+    "static_wi8_ai8", "static_wi8_ai16",
+)
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {"float32": {"kind": "float32"}}
 
 # Defaults of the settings the worker reads; merged under the manifest's defaults.
@@ -44,11 +54,14 @@ VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
     "dynamic_range": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-3, "rtol": 0.05},
     "int8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
     "int16x8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
+    # int4 weights are coarse: judged like full int8 on the mean error.
+    "aeq": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
 }
 # Fields only some kinds accept, with their defaults.
 KIND_FIELDS: dict[str, dict[str, Any]] = {
     "int8": {"io": "float", "strict": False},
     "int16x8": {},
+    "aeq": {"recipe": None, "expect_quantized": None},
 }
 # Settings that may be given on the model (or defaults) and per variant; they are
 # resolved per variant, so e.g. calibration data only counts in the hash of the
@@ -269,7 +282,20 @@ def _resolve_variant(
             settings[key] = raw.pop(key)
         elif base is not None:
             settings[key] = copy.deepcopy(base)
-    if kind in CALIBRATED_KINDS:
+    if kind == "aeq":
+        recipe = raw.get("recipe")
+        if not recipe:
+            raise ManifestError(
+                f"kind 'aeq' needs a recipe: one of {', '.join(AEQ_RECIPES)}, or the path of a "
+                "recipe JSON file (relative to models.yaml).", field="recipe")
+        if not str(recipe).endswith(".json") and recipe not in AEQ_RECIPES:
+            close = difflib.get_close_matches(str(recipe), AEQ_RECIPES, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ManifestError(
+                f"unknown ai-edge-quantizer recipe '{recipe}'.{hint} Named recipes: "
+                f"{', '.join(AEQ_RECIPES)}; or give a path ending in .json.", field="recipe")
+    static_aeq = kind == "aeq" and str(raw.get("recipe", "")).startswith("static_")
+    if kind in CALIBRATED_KINDS or static_aeq:
         if not settings.get("calibration"):
             raise ManifestError(
                 f"kind '{kind}' needs calibration data and none is given. Add "
@@ -277,6 +303,8 @@ def _resolve_variant(
                 "variant or to the model. (litert-build never calibrates on random data.)",
                 field="calibration",
             )
+        settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
+    elif kind == "aeq" and settings.get("calibration"):  # a recipe JSON may need it
         settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
     else:
         settings.pop("calibration", None)

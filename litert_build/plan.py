@@ -163,6 +163,12 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
 
 def _data_files(root: Path, model: str, variant: str, settings: dict[str, Any]) -> list[str]:
     files: list[str] = []
+    recipe = settings.get("recipe")
+    if recipe and recipe.endswith(".json"):  # an ai-edge-quantizer recipe file
+        if not (root / recipe).is_file():
+            raise ManifestError(f"recipe file '{recipe}' not found (paths are relative to the "
+                                f"folder of models.yaml: {root}).", field="recipe")
+        files.append(recipe)
     for field_name in ("calibration", "eval"):
         if settings.get(field_name):
             for rel in resolve_data_files(root, model, variant, settings[field_name], field_name):

@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import __version__
 
-PACKAGES = ("tensorflow", "keras", "keras-hub", "ai-edge-litert")
+PACKAGES = ("tensorflow", "keras", "keras-hub", "ai-edge-litert", "ai-edge-quantizer")
 
 
 @cache

@@ -64,8 +64,11 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
                                         hub.default_outputs if hub else ())
     calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
 
-    # A quantized variant also converts float32 (from the same SavedModel) to measure its size.
-    quantizations = [settings] + ([{"kind": "float32"}] if kind != "float32" else [])
+    # A quantized variant also converts float32 (from the same SavedModel) to measure its size;
+    # an ai-edge-quantizer variant starts from that float32 artifact.
+    quantizations = [settings] + ([{"kind": "float32"}] if kind not in ("float32", "aeq") else [])
+    if kind == "aeq":
+        quantizations = [{"kind": "float32"}]
     flatbuffers = convert(
         serving.tf_function, tracked_layers(model) if from_hub else [model],
         settings.get("converter_options", {}), model_name, variant,
@@ -73,6 +76,15 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     )
     flatbuffer = flatbuffers[0]
     float32_size = len(flatbuffers[-1])
+    aeq_record = None
+    if kind == "aeq":
+        from .export import aeq
+        from .export.converter import SIGNATURE_KEY
+
+        flatbuffer = aeq.quantize(flatbuffers[0], settings["recipe"], root,
+                                  calibration["representative"] if calibration else None, SIGNATURE_KEY)
+        aeq_record = {"recipe": settings["recipe"], **aeq.quantized_weights(flatbuffers[0], flatbuffer)}
+        aeq.check_expected(aeq_record, settings.get("expect_quantized"), settings["recipe"])
 
     inventory = op_inventory(flatbuffer)
     floats = float_ops(flatbuffer)
@@ -109,6 +121,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
             "float_ops": sorted(floats),
             "float_op_counts": floats,
             "calibration": calibration["record"] if calibration else None,
+            **({"ai_edge_quantizer": aeq_record} if aeq_record else {}),
         },
         "runtime": "flex" if inventory.flex else "builtin",
         "signatures": signatures(flatbuffer, signature.names, serving.output_names),
