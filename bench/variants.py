@@ -4,7 +4,8 @@
 
 Builds the repository's example (digits: an MLP with 6.6k weights, scored on 360 held-out
 digits) and a weight-dominated MLP (64-256-256-10, 84k weights, calibrated on 100 seeded
-samples) with every variant kind, then prints one table row per artifact from the JSON
+samples) with every variant kind, including ai-edge-quantizer int8/int4 recipes (kind: aeq),
+then prints one table row per artifact from the JSON
 manifests. Ratios are against the float32 conversion of the same model in the same run.
 """
 
@@ -39,7 +40,15 @@ WIDE_MODEL = '''
     version: "1"
     source: {builder: bench_wide:wide}
     calibration: {npz: calib.npz, samples: 100}
-    variants: {float32: {}, dynamic_range: {}, float16: {}, int8: {}, int16x8: {}}
+    variants:
+      float32: {}
+      dynamic_range: {}
+      float16: {}
+      int8: {}
+      int16x8: {}
+      aeq_wi8: {kind: aeq, recipe: weight_only_wi8_afp32}
+      aeq_wi4: {kind: aeq, recipe: weight_only_wi4_afp32}
+      aeq_dyn4_b32: {kind: aeq, recipe: dynamic_wi4b32_afp32}
 '''
 
 

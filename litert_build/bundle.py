@@ -155,8 +155,8 @@ def verify_bundle(path: Path) -> list[str]:
             if data is None:
                 problems.append(f"{variant['file']}: listed in index.json, missing")
                 continue
-            if variant.get("runtime") == "flex":
-                continue  # built with allow_flex_ops: needs the Flex delegate, by design
+            if variant.get("runtime") in ("flex", "dispatch"):
+                continue  # needs the Flex delegate / a vendor dispatch library, by design
             try:
                 Interpreter(model_content=data).allocate_tensors()
             except Exception as exc:

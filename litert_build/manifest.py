@@ -23,7 +23,18 @@ from .cache import resolve_location
 from .errors import ManifestError
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8", "aeq")
+VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8", "aeq", "aot")
+# AOT targets per vendor (ai_edge_litert.aot.vendors.<vendor>.target.SocModel in ai-edge-litert
+# 2.3), listed here so that reading models.yaml never imports ai_edge_litert.
+AOT_TARGETS = {
+    "intel_openvino": ("LNL", "PTL"),
+    "qualcomm": ("SA8255", "SA8295", "SM8350", "SM8450", "SM8475", "SM8550", "SM8650", "SM8750",
+                 "SM8845", "SM8850"),
+    "mediatek": ("MT6853", "MT6877", "MT6878", "MT6879", "MT6886", "MT6893", "MT6895", "MT6897",
+                 "MT6983", "MT6985", "MT6989", "MT6991", "MT8171", "MT8188", "MT8189", "MT6993"),
+    "google_tensor": ("Tensor_G3", "Tensor_G4", "Tensor_G5", "Tensor_G6"),
+    "samsung": ("E9965",),
+}
 CALIBRATED_KINDS = ("int8", "int16x8")  # kinds that need representative (calibration) data
 # Named recipes of ai-edge-quantizer 0.10 (ai_edge_quantizer.recipe.<name>), for kind: aeq.
 AEQ_RECIPES = (
@@ -56,12 +67,15 @@ VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
     "int16x8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
     # int4 weights are coarse: judged like full int8 on the mean error.
     "aeq": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
+    # Compared with the base variant, run by another runtime (e.g. OpenVINO) on the same inputs.
+    "aot": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
 }
 # Fields only some kinds accept, with their defaults.
 KIND_FIELDS: dict[str, dict[str, Any]] = {
     "int8": {"io": "float", "strict": False},
     "int16x8": {},
     "aeq": {"recipe": None, "expect_quantized": None},
+    "aot": {"base": None, "targets": None, "backend_options": {}},
 }
 # Settings that may be given on the model (or defaults) and per variant; they are
 # resolved per variant, so e.g. calibration data only counts in the hash of the
@@ -294,6 +308,8 @@ def _resolve_variant(
             raise ManifestError(
                 f"unknown ai-edge-quantizer recipe '{recipe}'.{hint} Named recipes: "
                 f"{', '.join(AEQ_RECIPES)}; or give a path ending in .json.", field="recipe")
+    if kind == "aot":
+        _check_aot(raw)
     static_aeq = kind == "aeq" and str(raw.get("recipe", "")).startswith("static_")
     if kind in CALIBRATED_KINDS or static_aeq:
         if not settings.get("calibration"):
@@ -313,6 +329,24 @@ def _resolve_variant(
     settings["verify"] = deep_merge(VERIFY_DEFAULTS[kind], settings.get("verify", {}))
     settings.update(raw)
     return settings
+
+
+def _check_aot(raw: dict[str, Any]) -> None:
+    if not raw.get("base"):
+        raise ManifestError("kind 'aot' needs 'base': the name of another variant of this model "
+                            "whose .tflite it compiles (float32, int8, ...).", field="base")
+    targets = raw.get("targets")
+    if not targets:
+        raise ManifestError("kind 'aot' needs 'targets': a list of vendor/soc, e.g. "
+                            "[intel_openvino/LNL, qualcomm/SM8650].", field="targets")
+    for i, target in enumerate(targets):
+        vendor, _, soc = str(target).partition("/")
+        if vendor not in AOT_TARGETS:
+            raise ManifestError(f"unknown AOT vendor '{vendor}' in '{target}'. Vendors: "
+                                f"{', '.join(AOT_TARGETS)}.", field=f"targets[{i}]")
+        if soc not in AOT_TARGETS[vendor]:
+            raise ManifestError(f"unknown {vendor} SoC '{soc}'. Known: "
+                                f"{', '.join(AOT_TARGETS[vendor])}.", field=f"targets[{i}]")
 
 
 def _field_name(path: tuple[str, ...]) -> str | None:

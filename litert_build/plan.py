@@ -35,6 +35,7 @@ class BuildSpec:
     settings_hash: str = ""
     cache_key: str = ""  # xxh3_128 of everything above that shapes the output: the cache key
     cache: str | None = None  # artifact cache location (local path or fsspec URL), None = off
+    after: list[str] = field(default_factory=list)  # targets of other specs this one reads (aot)
     tflite: str = ""  # target paths, relative to root
     manifest: str = ""
     error: str | None = None
@@ -113,8 +114,14 @@ def make_plan(path: str | Path | None = None) -> Plan:
                 specs.append(BuildSpec(entry.name, vname, error=str(error)))
                 continue
             files = list(source.files) + [f for f in files if f not in source.files]
+            if variant.settings["kind"] == "aot":
+                continue  # compiled from another variant: expanded per target below
             specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings,
                                source, files))
+        for vname, variant in entry.variants.items():
+            if source_error is None and variant.error is None and variant.settings["kind"] == "aot":
+                specs += _aot_specs(manifest, entry.name, entry.settings, vname, variant.settings,
+                                    source, specs)
     bundles = [_bundle_spec(manifest, entry, specs) for entry in manifest.bundles.values()]
     return Plan(manifest.path, manifest.root, specs, bundles, manifest.artifacts_dir)
 
@@ -159,6 +166,40 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
         archive=_rel(manifest.root, archive),
         settings_hash=settings_digest({"bundle": settings, "tools": tool_versions()}),
     )
+
+
+def _aot_specs(manifest: Manifest, model: str, model_settings: dict[str, Any], variant: str,
+               settings: dict[str, Any], source, specs: list[BuildSpec]) -> list[BuildSpec]:
+    """One spec per target of an ``aot`` variant, named ``<variant>.<vendor>_<soc>``.
+
+    Its key covers the base variant's key (hence the base artifact's bytes), the target,
+    the backend options and the versions of the vendor's compiler packages.
+    """
+    from .versions import aot_versions
+
+    base = next((s for s in specs if s.model == model and s.variant == settings["base"]), None)
+    names = [f"{variant}.{t.replace('/', '_')}" for t in settings["targets"]]
+    problem = None
+    if base is None:
+        known = ", ".join(s.variant for s in specs if s.model == model and not s.error)
+        problem = (f"base '{settings['base']}' is not a (non-aot) variant of this model. "
+                   f"Variants: {known or 'none'}.")
+    elif base.error:
+        problem = f"base '{settings['base']}' cannot be built (see its task); fix it first."
+    if problem:
+        error = str(ManifestError(problem, file=manifest.path.name, model=model, variant=variant,
+                                  field="base"))
+        return [BuildSpec(model, name, error=error) for name in names]
+    result = []
+    for target, name in zip(settings["targets"], names, strict=True):
+        vendor = target.split("/")[0]
+        one = {k: v for k, v in settings.items() if k != "targets"}
+        one.update(target=target, base_key=base.cache_key, base_tflite=base.tflite,
+                   base_manifest=base.manifest, compiler_versions=aot_versions(vendor))
+        spec = _spec(manifest, model, model_settings, name, one, source, [])
+        spec.after = [base.tflite, base.manifest]
+        result.append(spec)
+    return result
 
 
 def _data_files(root: Path, model: str, variant: str, settings: dict[str, Any]) -> list[str]:

@@ -232,7 +232,8 @@ def build_report(spec: dict[str, Any]) -> dict[str, Any]:
     rows = collect_rows(spec)
     for row in rows:
         tflite = root / row["file"]
-        row["latency_ms"] = None if row["runtime"] == "flex" else measure_latency(tflite, spec["runs"])
+        # Flex and dispatch (AOT) artifacts do not run in the stock interpreter.
+        row["latency_ms"] = measure_latency(tflite, spec["runs"]) if row["runtime"] == "builtin" else None
     data_file = out / "report.json"
     previous = json.loads(data_file.read_text())["rows"] if data_file.is_file() else []
     changes = diff(previous, rows)

@@ -95,7 +95,7 @@ def task_convert():
             "name": spec.task_name,
             "doc": f"{spec.kind} -> {spec.tflite}",
             "actions": [(convert_step, [spec.to_json()])],
-            "file_dep": [_path_for_doit(root, rel) for rel in spec.deps],
+            "file_dep": [_path_for_doit(root, rel) for rel in spec.deps + spec.after],
             "targets": [_path_for_doit(root, str(path)) for path in targets_abs],
             "uptodate": [settings_changed(spec.settings_hash, spec.task_name)],
             "clean": [(remove_quietly, targets_abs), (remove_tree, [assets_dir])],

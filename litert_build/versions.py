@@ -24,3 +24,24 @@ def tool_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+AOT_PACKAGES = {
+    "intel_openvino": ("openvino", "ai-edge-litert-sdk-intel"),
+    "qualcomm": ("ai-edge-litert-sdk-qualcomm",),
+    "mediatek": ("ai-edge-litert-sdk-mediatek",),
+    "google_tensor": ("ai-edge-litert-sdk-google-tensor",),
+    "samsung": ("ai-edge-litert-sdk-samsung",),
+}
+
+
+@cache
+def aot_versions(vendor: str) -> dict[str, str]:
+    """ai-edge-litert and the vendor's compiler / SDK packages: an AOT artifact depends on them."""
+    found = {}
+    for package in ("ai-edge-litert", *AOT_PACKAGES.get(vendor, ())):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found

@@ -149,6 +149,80 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "summary": _summary(manifest)}
 
 
+def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
+    """Compile the base variant's artifact for one NPU target; verify it where it can run."""
+    import hashlib
+    import json
+
+    from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
+    from .export import aot
+    from .export.inventory import op_inventory
+    from .provenance import provenance_path
+    from .verify import skipped
+    from .versions import tool_versions
+
+    settings, root = spec["settings"], Path(spec["root"])
+    vendor, soc = settings["target"].split("/")
+    base_path = root / settings["base_tflite"]
+    base = base_path.read_bytes()
+    base_meta = json.loads((root / settings["base_manifest"]).read_text())
+    options = settings.get("backend_options", {})
+    compiled, report = aot.compile_for_target(base_path, vendor, soc, options)
+    inventory = op_inventory(compiled)
+    if aot.DISPATCH_OP not in inventory.custom:
+        raise ConversionError(
+            f"target {vendor}/{soc}: the compiler offloaded nothing (no {aot.DISPATCH_OP} in its "
+            "output, only a copy of the base model); not emitted as a compiled artifact.")
+    offload = aot.offload_summary(report)
+    if vendor == "intel_openvino":
+        verification = aot.verify_against_base(compiled, base, options, settings["verify"])
+    else:
+        verification = skipped(f"needs a {vendor} {soc} device and its LiteRT dispatch library")
+    tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
+    manifest = {
+        "schema": 1,
+        "model": spec["model"],
+        "version": spec["version"],
+        "variant": spec["variant"],
+        "kind": "aot",
+        "artifact": {"file": tflite_path.name, "size": len(compiled),
+                     "sha256": hashlib.sha256(compiled).hexdigest()},
+        "aot": {
+            "target": settings["target"], "vendor": vendor, "soc": soc,
+            "base_variant": settings["base"], "base_file": base_path.name,
+            "base_sha256": hashlib.sha256(base).hexdigest(), "backend_options": options,
+            "compiler": settings["compiler_versions"], "offload": offload,
+            "size_ratio_vs_base": round(len(compiled) / len(base), 4),
+        },
+        "runtime": "dispatch",
+        "runtime_api": ("ai_edge_litert.compiled_model.CompiledModel with the vendor's dispatch "
+                        "library; the plain Interpreter cannot run DISPATCH_OP"),
+        "signatures": base_meta["signatures"],
+        "ops": inventory.to_json(),
+        "flex_ops": sorted(inventory.flex),
+        "inputs_xxh3": spec["input_hashes"],
+        "build_key": spec["cache_key"],
+        "settings": settings,
+        "tools": tool_versions(),
+        "verification": verification,
+        "eval": None,
+        "quantization": {"kind": base_meta["kind"], "size_ratio_vs_float32":
+                         base_meta.get("quantization", {}).get("size_ratio_vs_float32"),
+                         "float_ops": [], "float_op_counts": {}},
+    }
+    remove_quietly(manifest_path, provenance_path(tflite_path))
+    atomic_write_bytes(tflite_path, compiled)
+    atomic_write_bytes(manifest_path, dumps_manifest(manifest))
+    summary = (f"{len(compiled):,} bytes for {vendor}/{soc}, {offload['ops_offloaded']}/"
+               f"{offload['ops_total']} ops offloaded, ")
+    if verification["status"] == "passed":
+        err = max(o["max_abs_error"] for o in verification["outputs"].values())
+        summary += f"verified with CompiledModel against {settings['base']} (max abs error {err:.2g})"
+    else:
+        summary += f"NOT verified: {verification['reason']}"
+    return {"ok": True, "summary": summary}
+
+
 def _write_assets(folder: Path, model_name: str, preprocessor) -> dict[str, Any]:
     """Tokenizer / image-preprocessing assets next to the artifact, with their sha256."""
     import hashlib
@@ -272,7 +346,7 @@ def main(argv: list[str]) -> int:
     spec_path, result_path = argv
     spec = json.loads(Path(spec_path).read_text())
     try:
-        result = build(spec)
+        result = build_aot(spec) if spec["settings"]["kind"] == "aot" else build(spec)
         code = 0
     except (LiteRTBuildError, ManifestError) as exc:
         result, code = {"ok": False, "error": str(exc)}, 1
