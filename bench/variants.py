@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,21 +36,17 @@ def wide():
     return keras.Model(x, keras.layers.Dense(10, activation="softmax", name="probs")(h))
 '''
 
-WIDE_MODEL = '''
-  wide:
-    version: "1"
-    source: {builder: bench_wide:wide}
-    calibration: {npz: calib.npz, samples: 100}
-    variants:
-      float32: {}
-      dynamic_range: {}
-      float16: {}
-      int8: {}
-      int16x8: {}
-      aeq_wi8: {kind: aeq, recipe: weight_only_wi8_afp32}
-      aeq_wi4: {kind: aeq, recipe: weight_only_wi4_afp32}
-      aeq_dyn4_b32: {kind: aeq, recipe: dynamic_wi4b32_afp32}
-'''
+WIDE_MODEL = {
+    "version": "1",
+    "source": {"builder": "bench_wide:wide"},
+    "calibration": {"npz": "calib.npz", "samples": 100},
+    "variants": {
+        "float32": {}, "dynamic_range": {}, "float16": {}, "int8": {}, "int16x8": {},
+        "aeq_wi8": {"kind": "aeq", "recipe": "weight_only_wi8_afp32"},
+        "aeq_wi4": {"kind": "aeq", "recipe": "weight_only_wi4_afp32"},
+        "aeq_dyn4_b32": {"kind": "aeq", "recipe": "dynamic_wi4b32_afp32"},
+    },
+}
 
 
 def main() -> None:
@@ -57,8 +54,10 @@ def main() -> None:
         project = Path(tmp)
         shutil.copytree(REPO / "examples", project / "examples",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        manifest = (REPO / "models.yaml").read_text().rstrip() + "\n" + WIDE_MODEL
-        (project / "models.yaml").write_text(manifest)
+        manifest = yaml.safe_load((REPO / "models.yaml").read_text())
+        manifest["models"]["wide"] = WIDE_MODEL
+        manifest.pop("bundles", None)
+        (project / "models.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
         (project / "bench_wide.py").write_text(WIDE)
         rng = np.random.default_rng(0)
         np.savez(project / "calib.npz", x=rng.standard_normal((120, 64)).astype("float32"))

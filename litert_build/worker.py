@@ -25,18 +25,14 @@ from .errors import ConversionError, LiteRTBuildError, ManifestError  # noqa: E4
 def build(spec: dict[str, Any]) -> dict[str, Any]:
     import contextlib
     import dataclasses
-    import hashlib
 
     import keras
 
-    from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
     from .export.adapter import make_serving_function
     from .export.converter import convert
     from .export.inventory import float_ops, op_inventory, signatures
     from .export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
     from .export.signature import infer_input_signature
-    from .provenance import provenance_path
-    from .versions import tool_versions
 
     model_name, variant = spec["model"], spec["variant"]
     settings = spec["settings"]
@@ -101,18 +97,9 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         eval_result = evaluate(LiteRTRunner(flatbuffer, signature.names), serving, arrays,
                                settings["eval"])
 
-    tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
-    manifest = {
-        "schema": 1,
-        "model": model_name,
-        "version": spec["version"],
-        "variant": variant,
-        "kind": kind,
-        "artifact": {
-            "file": tflite_path.name,
-            "size": len(flatbuffer),
-            "sha256": hashlib.sha256(flatbuffer).hexdigest(),
-        },
+    tflite_path = root / spec["tflite"]
+    manifest = _common_manifest(spec, flatbuffer, inventory, verification)
+    manifest.update({
         "quantization": {
             "kind": kind,
             "io": settings.get("io", "float"),
@@ -127,6 +114,31 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "signatures": signatures(flatbuffer, signature.names, serving.output_names),
         "input_signature_origin": signature.origin,
         "output_names_origin": serving.output_names_origin,
+        "eval": eval_result,
+        "kerashub": ({**(hub.record if hub else {"task": type(model).__name__}),
+                      "rewrites": rewrites} if from_hub else None),
+    })
+    if preprocessor is not None:
+        manifest["assets"] = _write_assets(tflite_path.parent, model_name, preprocessor)
+    _write_outputs(spec, flatbuffer, manifest)
+    return {"ok": True, "summary": _summary(manifest)}
+
+
+def _common_manifest(spec: dict[str, Any], flatbuffer: bytes, inventory, verification) -> dict[str, Any]:
+    """The fields every signature manifest has, whatever made the artifact."""
+    import hashlib
+
+    from .versions import tool_versions
+
+    settings = spec["settings"]
+    return {
+        "schema": 1,
+        "model": spec["model"],
+        "version": spec["version"],
+        "variant": spec["variant"],
+        "kind": settings["kind"],
+        "artifact": {"file": Path(spec["tflite"]).name, "size": len(flatbuffer),
+                     "sha256": hashlib.sha256(flatbuffer).hexdigest()},
         "ops": inventory.to_json(),
         "flex_ops": sorted(inventory.flex),
         "inputs_xxh3": spec["input_hashes"],
@@ -134,19 +146,21 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "settings": settings,
         "tools": tool_versions(),
         "verification": verification,
-        "eval": eval_result,
-        "kerashub": ({**(hub.record if hub else {"task": type(model).__name__}),
-                      "rewrites": rewrites} if from_hub else None),
     }
-    if preprocessor is not None:
-        manifest["assets"] = _write_assets(tflite_path.parent, model_name, preprocessor)
-    # The manifest describes the .tflite beside it: drop the old one (and the provenance that
-    # names it) before the new artifact lands, and write the new one last, so a visible
-    # manifest always matches the visible artifact, whenever the process is killed.
+
+
+def _write_outputs(spec: dict[str, Any], flatbuffer: bytes, manifest: dict[str, Any]) -> None:
+    """The .tflite, then its manifest. The old manifest (and the provenance that names the
+    files) goes first, so a visible manifest always matches the visible artifact, whenever
+    the process is killed."""
+    from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
+    from .provenance import provenance_path
+
+    root = Path(spec["root"])
+    tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
     remove_quietly(manifest_path, provenance_path(tflite_path))
     atomic_write_bytes(tflite_path, flatbuffer)
     atomic_write_bytes(manifest_path, dumps_manifest(manifest))  # last: marks the build complete
-    return {"ok": True, "summary": _summary(manifest)}
 
 
 def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
@@ -154,12 +168,9 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
     import hashlib
     import json
 
-    from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
     from .export import aot
     from .export.inventory import op_inventory
-    from .provenance import provenance_path
     from .verify import skipped
-    from .versions import tool_versions
 
     settings, root = spec["settings"], Path(spec["root"])
     vendor, soc = settings["target"].split("/")
@@ -178,15 +189,8 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
         verification = aot.verify_against_base(compiled, base, options, settings["verify"])
     else:
         verification = skipped(f"needs a {vendor} {soc} device and its LiteRT dispatch library")
-    tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
-    manifest = {
-        "schema": 1,
-        "model": spec["model"],
-        "version": spec["version"],
-        "variant": spec["variant"],
-        "kind": "aot",
-        "artifact": {"file": tflite_path.name, "size": len(compiled),
-                     "sha256": hashlib.sha256(compiled).hexdigest()},
+    manifest = _common_manifest(spec, compiled, inventory, verification)
+    manifest.update({
         "aot": {
             "target": settings["target"], "vendor": vendor, "soc": soc,
             "base_variant": settings["base"], "base_file": base_path.name,
@@ -198,21 +202,12 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
         "runtime_api": ("ai_edge_litert.compiled_model.CompiledModel with the vendor's dispatch "
                         "library; the plain Interpreter cannot run DISPATCH_OP"),
         "signatures": base_meta["signatures"],
-        "ops": inventory.to_json(),
-        "flex_ops": sorted(inventory.flex),
-        "inputs_xxh3": spec["input_hashes"],
-        "build_key": spec["cache_key"],
-        "settings": settings,
-        "tools": tool_versions(),
-        "verification": verification,
         "eval": None,
         "quantization": {"kind": base_meta["kind"], "size_ratio_vs_float32":
                          base_meta.get("quantization", {}).get("size_ratio_vs_float32"),
                          "float_ops": [], "float_op_counts": {}},
-    }
-    remove_quietly(manifest_path, provenance_path(tflite_path))
-    atomic_write_bytes(tflite_path, compiled)
-    atomic_write_bytes(manifest_path, dumps_manifest(manifest))
+    })
+    _write_outputs(spec, compiled, manifest)
     summary = (f"{len(compiled):,} bytes for {vendor}/{soc}, {offload['ops_offloaded']}/"
                f"{offload['ops_total']} ops offloaded, ")
     if verification["status"] == "passed":
