@@ -43,6 +43,8 @@ models:
       wi8: {kind: aeq, recipe: weight_only_wi8_afp32, expect_quantized: 0.9}
       wi4: {kind: aeq, recipe: weight_only_wi4_afp32, verify: {atol: 0.05}}
       dyn4_b32: {kind: aeq, recipe: recipes/dyn4.json}
+      s8: {kind: aeq, recipe: static_wi8_ai8, calibration: {npz: calib.npz, samples: 40}}
+      s16_uncalibrated: {kind: aeq, recipe: static_wi8_ai16}
   lookup:
     version: "1"
     source: {builder: zoo:lookup}
@@ -64,6 +66,11 @@ def project(tmp_path_factory):
     from ai_edge_quantizer import recipe
 
     write(folder / "recipes/dyn4.json", json.dumps(recipe.dynamic_wi4b32_afp32()))
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.savez(folder / "calib.npz", x=rng.standard_normal((50, 64)).astype("float32"),
+             ids=rng.integers(0, 50, size=(50, 4)).astype("int32"))
     return folder, run_build(folder)
 
 
@@ -104,3 +111,16 @@ def test_unknown_recipe_is_a_manifest_error(project):
     _, result = project
     assert ("model 'typo', variant 'q', field 'recipe': unknown ai-edge-quantizer recipe "
             "'weight_only_w4'. Did you mean 'weight_only_wi4_afp32'?") in result.output
+
+
+def test_static_recipe_calibrates_on_the_given_data(project):
+    folder, result = project
+    m = meta(folder, "mlp", "s8")
+    assert m["verification"]["status"] == "passed", result.output
+    assert m["verification"]["inputs"] == "held-out calibration"
+    assert m["quantization"]["calibration"] == {"available": 50, "used": 40, "held_out_for_verify": 8,
+                                                "seed": 0}
+    x = m["signatures"]["serving_default"]["inputs"][0]
+    assert x["dtype"] == "int8" and x["quantization"]["scales"]  # activations quantized too
+    assert ("model 'mlp', variant 's16_uncalibrated', field 'calibration': kind 'aeq' needs "
+            "calibration data") in result.output
