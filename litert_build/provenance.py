@@ -31,12 +31,13 @@ def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, 
     """The statement for one built artifact; ``subjects`` maps names to files on disk."""
     root = Path(spec["root"])
     dependencies = []
-    for rel in spec["deps"]:
+    # The input files, and the built files this one was made from (an AOT artifact's base).
+    for rel in spec["deps"] + [r for r in spec.get("after", []) if r not in spec["deps"]]:
         dependencies.append({
             "name": rel,
             "uri": f"file:{rel}",
             "digest": {"sha256": file_digest(root / rel, "sha256"),
-                       "xxh3_128": spec["input_hashes"][rel]},
+                       "xxh3_128": spec["input_hashes"].get(rel) or file_digest(root / rel)},
         })
     run_details: dict[str, Any] = {
         "builder": {"id": BUILDER_ID, "version": dict(sorted(tools.items()))},

@@ -4,6 +4,7 @@ their target; target names and errors; rebuilt only when the base changes."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -111,6 +112,12 @@ def test_openvino_cpu_compile_runs_with_compiled_model(project):
         assert verification["runtime"] == "ai_edge_litert.compiled_model.CompiledModel"
         assert max(o["max_abs_error"] for o in verification["outputs"].values()) < bound
     assert "verified with CompiledModel against float32" in result.output
+    statement = load_json(folder / "artifacts/mlp/1/mlp.npu.intel_openvino_LNL.intoto.json")
+    deps = {d["name"]: d["digest"]["sha256"] for d in
+            statement["predicate"]["buildDefinition"]["resolvedDependencies"]}
+    base_json = folder / "artifacts/mlp/1/mlp.float32.json"
+    assert deps == {"artifacts/mlp/1/mlp.float32.tflite": meta(folder, "float32")["artifact"]["sha256"],
+                    "artifacts/mlp/1/mlp.float32.json": hashlib.sha256(base_json.read_bytes()).hexdigest()}
 
 
 def test_missing_and_empty_sdks_fail_only_their_target(project):
