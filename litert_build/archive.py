@@ -41,7 +41,7 @@ def _folders(paths: list[str]) -> list[str]:
 Content = bytes | Path  # an archive member: in memory, or streamed from a file
 
 
-def _size(content: Content) -> int:
+def content_size(content: Content) -> int:
     return len(content) if isinstance(content, bytes) else content.stat().st_size
 
 
@@ -72,7 +72,7 @@ def write_archive(out: BinaryIO, files: dict[str, Content], fmt: str) -> None:
                     continue
                 info.external_attr = 0o100644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
-                info.file_size = _size(content)
+                info.file_size = content_size(content)
                 with _open(content) as src, zf.open(info, "w", force_zip64=True) as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
         return
@@ -89,7 +89,7 @@ def write_archive(out: BinaryIO, files: dict[str, Content], fmt: str) -> None:
                 tar.addfile(info)
                 continue
             info.mode = 0o644
-            info.size = _size(content)
+            info.size = content_size(content)
             with _open(content) as src:
                 tar.addfile(info, src)
 

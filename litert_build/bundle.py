@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .archive import read_archive, write_archive
+from .archive import content_size, read_archive, write_archive
 from .artifacts import dumps_manifest
 from .provenance import provenance_path
 from .statcache import hash_file
@@ -44,7 +44,7 @@ def bundle_contents(spec: dict[str, Any]) -> tuple[dict[str, Path | bytes], dict
         entry["variants"][member["variant"]] = _variant_summary(meta, str(folder / meta["artifact"]["file"]))
     for rel in spec["files"]:
         files[str(top / Path(rel).name)] = root / rel
-    listing = [{"path": path, "size": _size(content), "sha256": _sha256(content)}
+    listing = [{"path": path, "size": content_size(content), "sha256": _sha256(content)}
                for path, content in sorted(files.items())]
     index = {"schema": 1, "bundle": spec["name"], "version": spec["version"],
              "format": spec["format"], "files": listing, "models": models}
@@ -73,10 +73,6 @@ def _variant_summary(meta: dict[str, Any], path: str) -> dict[str, Any]:
         "inputs": [{k: t[k] for k in ("name", "shape", "dtype")} for t in signature.get("inputs", [])],
         "outputs": [{k: t[k] for k in ("name", "shape", "dtype")} for t in signature.get("outputs", [])],
     }
-
-
-def _size(content: Path | bytes) -> int:
-    return len(content) if isinstance(content, bytes) else content.stat().st_size
 
 
 def _sha256(content: Path | bytes) -> str:
