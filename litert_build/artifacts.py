@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def artifact_paths(artifacts_dir: Path, model: str, version: str, variant: str) -> tuple[Path, Path]:
@@ -22,13 +24,15 @@ def artifact_paths(artifacts_dir: Path, model: str, version: str, variant: str) 
     return folder / f"{stem}.tflite", folder / f"{stem}.json"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A file object whose bytes appear at ``path`` only when the block ends without error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # .<name>.<pid>.<random>.tmp: a later run removes it if this process was killed.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -40,6 +44,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 def _fsync_dir(folder: Path) -> None:

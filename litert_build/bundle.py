@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .archive import content_size, read_archive, write_archive
-from .artifacts import dumps_manifest
+from .artifacts import atomic_writer, dumps_manifest
 from .provenance import provenance_path
 from .statcache import hash_file
 from .step import artifact_files
@@ -90,18 +88,8 @@ def build_bundle(spec: dict[str, Any]):
         files, index = bundle_contents(spec)
     except (OSError, ValueError, KeyError) as exc:
         return TaskFailed(f"bundle {spec['name']}: cannot read a member ({exc}); build it first")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_archive(out, files, spec["format"])
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(target) as out:
+        write_archive(out, files, spec["format"])
     size = target.stat().st_size
     variants = sum(len(m["variants"]) for m in index["models"].values())
     print(f"  bundle {spec['name']} {spec['version']}: {variants} artifacts, {len(files)} files, "

@@ -18,23 +18,21 @@ reported, evicted and rebuilt, never restored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
-import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .artifacts import dumps_manifest
+from .remote import put_bytes, put_file, sha256_and_size, staged_name
 from .statcache import hash_file
 
 FORMAT = "v1"
 ENTRY = "entry.json"
 CACHE_ENV = "LITERT_BUILD_CACHE"
 OFF_VALUES = ("off", "none", "false", "0", "")
-_CHUNK = 1 << 20
 
 
 def default_location() -> str:
@@ -118,9 +116,9 @@ class ArtifactCache:
             for name, meta in sorted(entry["files"].items()):
                 target = folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+                tmp = target.parent / staged_name(target.name)
                 staged.append((tmp, target))
-                digest, size = self._download(f"{self._entry_dir(key)}/files/{name}", tmp)
+                digest, size = sha256_and_size(self.fs, f"{self._entry_dir(key)}/files/{name}", tmp)
                 if digest != meta["sha256"] or size != meta["size"]:
                     raise _Corrupt(f"{name}: sha256 {digest[:12]}... ({size} bytes), expected "
                                    f"{meta['sha256'][:12]}... ({meta['size']} bytes)")
@@ -142,22 +140,6 @@ class ArtifactCache:
         self._touch(key)
         return Restored(files=sorted(entry["files"]))
 
-    def _download(self, src: str, dst: Path | None = None) -> tuple[str, int]:
-        """(sha256, size) of a cache file, streamed; copied to ``dst`` on the way if given."""
-        hasher, size = hashlib.sha256(), 0
-        with self.fs.open(src, "rb") as fin, (open(dst, "wb") if dst else nullcontext()) as fout:
-            while chunk := fin.read(_CHUNK):
-                hasher.update(chunk)
-                size += len(chunk)
-                if fout:
-                    fout.write(chunk)
-            if fout:
-                fout.flush()
-                os.fsync(fout.fileno())
-        if dst:
-            os.chmod(dst, 0o644)
-        return hasher.hexdigest(), size
-
     # ------------------------------------------------------------------ writing
     def store(self, key: str, folder: Path, names: list[str], task: str,
               tools: dict[str, str]) -> None:
@@ -170,19 +152,9 @@ class ArtifactCache:
         for name in sorted(names):
             path = folder / name
             files[name] = {"sha256": file_sha256(path), "size": path.stat().st_size}
-            self._put(str(path), f"{base}/files/{name}")
+            put_file(self.fs, str(path), f"{base}/files/{name}")
         entry = {"format": FORMAT, "key": key, "task": task, "tools": tools, "files": files}
-        data = (json.dumps(entry, indent=2, sort_keys=True) + "\n").encode()
-        tmp = f"{base}/.{ENTRY}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        self.fs.pipe_file(tmp, data)
-        self.fs.mv(tmp, f"{base}/{ENTRY}")
-
-    def _put(self, local: str, remote: str) -> None:
-        parent, name = remote.rsplit("/", 1)
-        tmp = f"{parent}/.{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        self.fs.makedirs(parent, exist_ok=True)
-        self.fs.put_file(local, tmp)
-        self.fs.mv(tmp, remote)
+        put_bytes(self.fs, f"{base}/{ENTRY}", dumps_manifest(entry))  # last: the entry is whole
 
     def _remove_stale_temps(self, base: str) -> None:
         """Staged uploads of killed stores (``.<name>.<pid>.<random>.tmp``, pid not alive)."""
@@ -262,7 +234,7 @@ class ArtifactCache:
         try:
             entry = json.loads(self.fs.cat_file(f"{self._entry_dir(key)}/{ENTRY}"))
             for name, meta in entry["files"].items():
-                digest, size = self._download(f"{self._entry_dir(key)}/files/{name}")
+                digest, size = sha256_and_size(self.fs, f"{self._entry_dir(key)}/files/{name}")
                 if digest != meta["sha256"] or size != meta["size"]:
                     return f"{name} does not match its sha256"
         except FileNotFoundError as exc:

@@ -126,6 +126,12 @@ def make_plan(path: str | Path | None = None) -> Plan:
     return Plan(manifest.path, manifest.root, specs, bundles, manifest.artifacts_dir)
 
 
+def matches(spec: BuildSpec, pattern: str) -> bool:
+    """``model`` (every variant) or ``model:variant``, globs allowed, as users write them."""
+    model, _, variant = pattern.partition(":")
+    return fnmatch.fnmatchcase(spec.model, model) and fnmatch.fnmatchcase(spec.variant, variant or "*")
+
+
 def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpec:
     """Resolve a bundle's ``include`` globs against the plan and check its extra files."""
     if entry.error is not None:
@@ -138,9 +144,7 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
 
     members: list[BuildSpec] = []
     for i, pattern in enumerate(settings["include"]):
-        model, _, variant = pattern.partition(":")
-        matched = [s for s in specs if fnmatch.fnmatchcase(s.model, model)
-                   and fnmatch.fnmatchcase(s.variant, variant or "*")]
+        matched = [s for s in specs if matches(s, pattern)]
         if not matched:
             known = ", ".join(s.task_name for s in specs)
             return error(f"'{pattern}' matches no model:variant of this manifest ({known}).",

@@ -14,18 +14,16 @@ release record and the index follow. An interrupted publish leaves no visible fi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .archive import read_archive
+from .artifacts import dumps_manifest
+from .remote import UploadCorrupt, put_bytes, put_file, sha256_and_size
 from .statcache import hash_file
-
-_CHUNK = 1 << 20
 
 
 class PublishError(Exception):
@@ -45,32 +43,6 @@ def read_index(archive: Path) -> dict[str, Any]:
         if len(parts) == 2 and parts[1] == "index.json":
             return json.loads(data)
     raise PublishError(f"{archive.name} has no index.json: is it a litert-build bundle?")
-
-
-def _remote_sha256(fs, path: str) -> str:
-    hasher = hashlib.sha256()
-    with fs.open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
-def _put_bytes(fs, path: str, data: bytes) -> None:
-    parent, name = path.rsplit("/", 1)
-    tmp = f"{parent}/.{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    fs.pipe_file(tmp, data)
-    try:
-        fs.mv(tmp, path)
-    except BaseException:
-        _remove(fs, tmp)
-        raise
-
-
-def _remove(fs, path: str) -> None:
-    try:
-        fs.rm_file(path)
-    except (FileNotFoundError, OSError):
-        pass
 
 
 def publish(archive: Path, url: str) -> tuple[str, dict[str, Any]]:
@@ -94,26 +66,18 @@ def publish(archive: Path, url: str) -> tuple[str, dict[str, Any]]:
         "contents": {model: sorted(entry["variants"]) for model, entry in sorted(index["models"].items())},
     }
     if fs.exists(final):
-        existing = _remote_sha256(fs, final)
+        existing, _ = sha256_and_size(fs, final)
         if existing == digest:
             return "unchanged", json.loads(fs.cat_file(f"{folder}/release.json"))
         raise PublishError(
             f"{name} {version} is already published at {url} with other bytes (sha256 "
             f"{existing[:16]}..., this archive {digest[:16]}...). Published versions are "
             f"immutable: bump the bundle's version in models.yaml and build it again.")
-    fs.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{archive.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        fs.put_file(str(archive), tmp)
-        uploaded = _remote_sha256(fs, tmp)
-        if uploaded != digest:
-            raise PublishError(f"upload of {archive.name} is corrupt (sha256 {uploaded[:16]}..., "
-                               f"expected {digest[:16]}...); nothing was published")
-        fs.mv(tmp, final)
-    except BaseException:
-        _remove(fs, tmp)
-        raise
-    _put_bytes(fs, f"{folder}/release.json", _dumps(record))
+        put_file(fs, str(archive), final, sha256=digest)  # read back and checked before the move
+    except UploadCorrupt as exc:
+        raise PublishError(f"upload of {archive.name} is corrupt ({exc}); nothing was published") from exc
+    put_bytes(fs, f"{folder}/release.json", dumps_manifest(record))
     _update_releases(fs, root, record)
     return "published", record
 
@@ -127,8 +91,4 @@ def _update_releases(fs, root: str, record: dict[str, Any]) -> None:
     kept = [r for r in releases["releases"]
             if (r["bundle"], r["version"]) != (record["bundle"], record["version"])]
     releases["releases"] = kept + [record]
-    _put_bytes(fs, path, _dumps(releases))
-
-
-def _dumps(value: Any) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    put_bytes(fs, path, dumps_manifest(releases))

@@ -9,13 +9,12 @@ anything differs or was never built.
 
 from __future__ import annotations
 
-import fnmatch
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from .errors import ManifestError
-from .plan import BuildSpec, make_plan
+from .plan import BuildSpec, make_plan, matches
 from .spawn import failure_message, run_worker
 from .step import artifact_files, targets, write_provenance
 
@@ -24,14 +23,7 @@ def select(specs: list[BuildSpec], patterns: list[str]) -> list[BuildSpec]:
     """``model`` or ``model:variant`` (globs allowed); none given = every spec."""
     if not patterns:
         return specs
-    chosen = []
-    for spec in specs:
-        for pattern in patterns:
-            model, _, variant = pattern.partition(":")
-            if fnmatch.fnmatchcase(spec.model, model) and fnmatch.fnmatchcase(spec.variant, variant or "*"):
-                chosen.append(spec)
-                break
-    return chosen
+    return [spec for spec in specs if any(matches(spec, pattern) for pattern in patterns)]
 
 
 def first_difference(expected: bytes, actual: bytes) -> str | None:
