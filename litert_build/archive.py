@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from .safepath import check_name
+
 FORMATS = ("tar.gz", "zip")
 CHUNK = 1 << 20
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z: the earliest time a zip entry can hold
@@ -56,6 +58,8 @@ def write_archive(out: BinaryIO, files: dict[str, Content], fmt: str) -> None:
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown archive format {fmt!r}: use one of {', '.join(FORMATS)}")
+    for name in files:
+        check_name(name)  # an entry named /x or a/../../x would be written outside on extraction
     epoch = source_date_epoch()
     entries: list[tuple[str, Content | None]] = [(f"{d}/", None) for d in _folders(list(files))]
     entries += [(name, files[name]) for name in files]

@@ -20,6 +20,7 @@ from typing import Any
 
 from .archive import content_size, read_archive, write_archive
 from .artifacts import atomic_writer, dumps_manifest
+from .failures import guarded
 from .provenance import provenance_path
 from .statcache import hash_file
 from .step import artifact_files
@@ -78,6 +79,7 @@ def _sha256(content: Path | bytes) -> str:
         str(content), "sha256")
 
 
+@guarded("writing bundle {name}", lambda spec: f"bundle {spec['name']}", lambda spec: Path(spec["root"]))
 def build_bundle(spec: dict[str, Any]):
     """doit action: write the bundle archive atomically."""
     from doit.exceptions import TaskFailed

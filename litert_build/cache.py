@@ -27,6 +27,7 @@ from typing import Any
 
 from .artifacts import dumps_manifest
 from .remote import put_bytes, put_file, sha256_and_size, staged_name
+from .safepath import UnsafePath, check_name, inside
 from .statcache import hash_file
 
 FORMAT = "v1"
@@ -114,7 +115,10 @@ class ArtifactCache:
         staged: list[tuple[Path, Path]] = []
         try:
             for name, meta in sorted(entry["files"].items()):
-                target = folder / name
+                try:  # written by any machine that shares the cache: never trust a name
+                    target = inside(folder, name)
+                except UnsafePath as exc:
+                    raise _Corrupt(f"unsafe file name: {exc}") from None
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.parent / staged_name(target.name)
                 staged.append((tmp, target))
@@ -234,11 +238,14 @@ class ArtifactCache:
         try:
             entry = json.loads(self.fs.cat_file(f"{self._entry_dir(key)}/{ENTRY}"))
             for name, meta in entry["files"].items():
+                check_name(name)
                 digest, size = sha256_and_size(self.fs, f"{self._entry_dir(key)}/files/{name}")
                 if digest != meta["sha256"] or size != meta["size"]:
                     return f"{name} does not match its sha256"
         except FileNotFoundError as exc:
             return f"missing file ({exc})"
+        except UnsafePath as exc:
+            return f"unsafe file name: {exc}"
         except (ValueError, KeyError, TypeError) as exc:
             return f"{ENTRY} malformed ({exc})"
         return None

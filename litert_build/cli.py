@@ -131,16 +131,42 @@ def project_cache_location() -> str | None:
         return resolve_location(None, Path.cwd())
 
 
+NO_MANIFEST_COMMANDS = ("help", "--help", "-h", "--version", "publish", "bundle", "cache")
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("litert-build: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug: one line, stack in a log
+        from .failures import describe
+
+        print(f"litert-build: {describe(exc, 'running litert-build', Path.cwd(), 'cli')}",
+              file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str]) -> int:
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
     from . import tasks
 
-    manifest, no_cache, args = _take_options(list(sys.argv[1:] if argv is None else argv))
+    manifest, no_cache, args = _take_options(argv)
     manifest = manifest or os.environ.get(MANIFEST_ENV)
     if manifest:
-        path = Path(manifest).resolve()
+        path = Path(manifest).expanduser()
+        if path.is_dir():
+            path = path / "models.yaml"
+        if not path.is_file():
+            print(f"litert-build: --manifest {manifest}: no such file. Give the path of a models.yaml "
+                  "(or of the folder that holds it).", file=sys.stderr)
+            return 2
+        path = path.resolve()
         os.chdir(path.parent)
         os.environ[MANIFEST_ENV] = str(path)
     if no_cache:
@@ -155,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         return bundle_verify_command(args[2:])
     if args[:1] == ["publish"]:
         return publish_command(args[1:])
+    check = not (args[:1] and args[0] in NO_MANIFEST_COMMANDS)
     namespace = {"task_convert": tasks.task_convert, "task_bundle": tasks.task_bundle,
-                 "task_report": tasks.task_report, "DOIT_CONFIG": tasks.doit_config()}
+                 "task_report": tasks.task_report, "DOIT_CONFIG": tasks.doit_config(check_manifest=check)}
     return DoitMain(ModuleTaskLoader(namespace)).run(args)
 
 

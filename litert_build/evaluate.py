@@ -28,16 +28,17 @@ def metric_value(metric: str, predictions: np.ndarray, labels: np.ndarray) -> fl
 def evaluate(runner, serving, arrays: dict[str, np.ndarray], settings: dict[str, Any]) -> dict[str, Any]:
     import keras
 
-    from .data import check_against_signature, samples
+    from .data import check_against_signature, samples, source_label
 
+    label = source_label(settings, "eval")
     labels_key = settings["labels"]
     if labels_key not in arrays:
         raise ManifestError(
-            f"the eval data has no labels array '{labels_key}' (it has {sorted(arrays)}).",
+            f"{label} has no labels array '{labels_key}' (it has {sorted(arrays)}).",
             field="eval.labels",
         )
     tensors = serving.signature.tensors
-    count = check_against_signature(arrays, tensors, "eval", extra_keys=(labels_key,))
+    count = check_against_signature(arrays, tensors, "eval", extra_keys=(labels_key,), label=label)
     count = min(count, settings.get("samples") or count)
     output = settings.get("output") or (serving.output_names[0] if len(serving.output_names) == 1 else None)
     if output not in serving.output_names:
@@ -58,6 +59,10 @@ def evaluate(runner, serving, arrays: dict[str, np.ndarray], settings: dict[str,
     metric = settings["metric"]
     float_value = metric_value(metric, reference, labels)
     variant_value = metric_value(metric, variant, labels)
+    if not (np.isfinite(float_value) and np.isfinite(variant_value)):
+        raise VerificationError(
+            f"eval {metric} on {count} labeled samples is not a number (Keras float {float_value}, "
+            f"this variant {variant_value}): an output holds NaN or Inf.")
     drop = variant_value - float_value if metric == "mse" else float_value - variant_value
     result = {
         "metric": metric,

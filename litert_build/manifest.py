@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +22,7 @@ import yaml
 
 from .cache import resolve_location
 from .errors import ManifestError
+from .safepath import within
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8", "aeq", "aot")
@@ -158,6 +160,62 @@ _StrictLoader.add_constructor(
 )
 
 
+MAX_YAML_VALUES = 100_000  # values after expanding aliases; real manifests have hundreds
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], active: set[int]) -> int:
+    """How many values ``node`` stands for once every alias is expanded (memoized, so a
+    "billion laughs" file is measured in linear time instead of being expanded)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in active:
+        raise ManifestError("has a recursive YAML alias (an anchor used inside itself).")
+    active.add(key)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes, active) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes, active) + _expanded_size(v, sizes, active)
+                    for k, v in node.value)
+    active.discard(key)
+    sizes[key] = size = min(size, MAX_YAML_VALUES + 1)
+    return size
+
+
+def _read_yaml(path: Path, file: str) -> Any:
+    """Parse models.yaml strictly: UTF-8, valid YAML, aliases expanding to a sane size."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ManifestError(
+            f"is not UTF-8 (byte 0x{exc.object[exc.start]:02x} on line {line}). Save it as UTF-8 "
+            "(e.g. `iconv -f latin1 -t utf-8`).", file=file) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot be read: {exc.strerror or exc}.", file=file) from None
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {}, set())
+        if size > MAX_YAML_VALUES:
+            raise ManifestError(
+                f"its YAML aliases expand to more than {MAX_YAML_VALUES:,} values (a 'billion "
+                "laughs' file?). Write the values out, or share settings through 'defaults:'.",
+                file=file)
+        return loader.construct_document(node)
+    except ManifestError as exc:
+        raise ManifestError(exc.detail, file=file) from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"is not valid YAML: {exc}", file=file) from None
+    except RecursionError:
+        raise ManifestError("is nested too deeply to read.", file=file) from None
+    finally:
+        loader.dispose()
+
+
 def _duplicate_errors(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple, str]]:
     found = []
     if isinstance(value, dict):
@@ -197,6 +255,8 @@ def _describe(error: Any) -> tuple[tuple[str, ...], str]:
         allowed = ", ".join(str(v) for v in error.validator_value)
         hint = _did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
         return path, f"'{error.instance}' is not allowed.{hint} Allowed: {allowed}."
+    if error.validator == "const":
+        return path, f"must be {error.validator_value!r}, got {error.instance!r}."
     if error.validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
@@ -373,7 +433,7 @@ def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> Mo
     merged = deep_merge(defaults, raw) if isinstance(raw, dict) else raw
     problems = _errors(merged, "model") + [
         (path, msg) for path, msg in _duplicate_errors(raw) if isinstance(raw, dict)
-    ]
+    ] + _non_finite(merged)
     model_errors: list[ManifestError] = []
     variant_errors: dict[str, list[ManifestError]] = {}
     for path, msg in problems:
@@ -403,6 +463,17 @@ def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> Mo
     return entry
 
 
+def _non_finite(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    """YAML's .nan and .inf are numbers to JSON Schema; no tolerance or threshold may be one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path, f"must be a finite number, got {value}.")]
+    if isinstance(value, dict):
+        return [p for key, sub in value.items() for p in _non_finite(sub, path + (str(key),))]
+    if isinstance(value, list):
+        return [p for i, sub in enumerate(value) for p in _non_finite(sub, path + (str(i),))]
+    return []
+
+
 def _combine(errors: list[ManifestError]) -> ManifestError:
     if len(errors) == 1:
         return errors[0]
@@ -428,12 +499,13 @@ def load_manifest(path: str | Path) -> Manifest:
             "LITERT_BUILD_MANIFEST to its path.",
             file=file,
         )
-    try:
-        data = yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"is not valid YAML: {exc}", file=file) from None
+    data = _read_yaml(path, file)
+    if data is None:
+        raise ManifestError("is empty. Start it with 'schema: 1' and a 'models:' mapping (see the "
+                            "README, 'models.yaml reference').", file=file)
     if not isinstance(data, dict):
-        raise ManifestError("must be a mapping with 'schema' and 'models'.", file=file)
+        raise ManifestError(f"must be a mapping with 'schema' and 'models', got a "
+                            f"{type(data).__name__}.", file=file)
 
     top_level = {k: v for k, v in data.items() if k not in ("models", "bundles")}
     top_level["models"] = {}  # models (and bundles) are validated one by one below
@@ -449,10 +521,16 @@ def load_manifest(path: str | Path) -> Manifest:
         )
     defaults = data.get("defaults") or {}
     root = path.parent.resolve()
+    artifacts_dir = root / data.get("artifacts", "artifacts")
+    if not within(root, artifacts_dir):
+        raise ManifestError(
+            f"'{data['artifacts']}' is outside the folder of models.yaml ({root}): artifacts are "
+            "written inside the project. Give a relative path such as 'artifacts' or 'build/out'.",
+            file=file, field="artifacts")
     manifest = Manifest(
         path=path.resolve(),
         root=root,
-        artifacts_dir=root / data.get("artifacts", "artifacts"),
+        artifacts_dir=artifacts_dir,
         models={},
         cache=resolve_location(data.get("cache"), root),
     )

@@ -13,6 +13,7 @@ from .data import resolve_data_files
 from .errors import ManifestError
 from .hashing import file_digest, settings_digest
 from .manifest import VARIANT_SCOPED, Manifest, load_manifest
+from .safepath import UnsafePath, inside
 from .sources import resolve_source
 from .versions import tool_versions
 
@@ -155,6 +156,12 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
                          "the error of its convert task); fix it or leave it out.", f"include[{i}]")
         members += [s for s in matched if s not in members]
     for i, rel in enumerate(settings["files"]):
+        try:
+            inside(manifest.root, rel)
+        except UnsafePath as exc:
+            return error(f"extra files must be inside the folder of models.yaml ({manifest.root}): "
+                         f"{exc}. Copy the file into the project and name it by a relative path.",
+                         f"files[{i}]")
         if not (manifest.root / rel).is_file():
             return error(f"file '{rel}' not found (paths are relative to the folder of "
                          f"models.yaml: {manifest.root}).", f"files[{i}]")

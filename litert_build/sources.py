@@ -194,7 +194,16 @@ def load_model(root: Path, source: dict[str, Any], safe_mode: bool, model_name: 
             model=model_name, field="source.builder",
         )
     if source.get("weights"):
-        model.load_weights(root / source["weights"])
+        try:
+            model.load_weights(root / source["weights"])
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ManifestError(
+                f"weights file '{source['weights']}' does not fit the model that builder "
+                f"'{source['module']}:{source['function']}' returns ({type(exc).__name__}: {first[:400]}). "
+                "Save the weights from this architecture (model.save_weights) or fix the builder.",
+                model=model_name, field="source.weights",
+            ) from exc
     return model
 
 

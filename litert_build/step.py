@@ -27,8 +27,10 @@ from doit.exceptions import TaskFailed
 
 from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
 from .cache import ArtifactCache, file_sha256, warn
+from .failures import guarded
 from .hashing import STATE_DIR
 from .provenance import provenance_path, statement
+from .safepath import inside
 from .spawn import TEMP_FOLDER, clean_stale_temps, failure_message, run_worker, temp_root
 from .versions import tool_versions
 
@@ -48,6 +50,8 @@ def artifact_files(manifest: Path) -> list[str]:
     names = [meta["artifact"]["file"], manifest.name]
     assets = meta.get("assets") or {}
     names += [f"{assets['folder']}/{name}" for name in sorted(assets.get("files", {}))]
+    for name in names:  # a manifest may come from a shared cache: its names must stay here
+        inside(manifest.parent, name)
     return names
 
 
@@ -61,8 +65,7 @@ def built_in_place(spec: dict[str, Any]) -> bool:
         if file_sha256(tflite) != meta["artifact"]["sha256"]:
             return False
         assets = meta.get("assets") or {}
-        folder = tflite.parent / assets.get("folder", "")
-        return all(file_sha256(folder / name) == digest
+        return all(file_sha256(inside(tflite.parent, f"{assets['folder']}/{name}")) == digest
                    for name, digest in assets.get("files", {}).items())
     except (OSError, ValueError, KeyError, TypeError):
         return False
@@ -88,6 +91,8 @@ def write_provenance(spec: dict[str, Any]) -> None:
     atomic_write_bytes(intoto, dumps_manifest(statement(spec, subjects, tools)))
 
 
+@guarded("building {name}", lambda spec: f"{spec['model']}:{spec['variant']}",
+         lambda spec: Path(spec["root"]))
 def convert_step(spec: dict[str, Any]):
     """doit action: make the targets of one spec exist and match its inputs."""
     from filelock import FileLock
@@ -109,7 +114,7 @@ def convert_step(spec: dict[str, Any]):
             how = "already built from these inputs (by another run), reused"
             if cache is not None and not _cached(cache, key):
                 _store(cache, spec, tflite.parent, manifest)  # e.g. a run killed while storing
-        elif cache is not None and _restore(cache, key, tflite.parent):
+        elif cache is not None and _restore(cache, spec, tflite.parent):
             how, outcome = f"restored from cache (key {key[:12]})", "restored"
         else:
             outcome = "converted"
@@ -138,13 +143,26 @@ def build_record_path(root: Path, spec: dict[str, Any]) -> Path:
     return root / STATE_DIR / "builds" / f"{spec['model']}.{spec['variant']}.json"
 
 
-def _restore(cache: ArtifactCache, key: str, folder: Path) -> bool:
+def _restore(cache: ArtifactCache, spec: dict[str, Any], folder: Path) -> bool:
+    """Restore the spec's entry; True only when what landed is exactly what the key names."""
+    key = spec["cache_key"]
     try:
-        return cache.restore(key, folder) is not None
+        if cache.restore(key, folder) is None:
+            return False
     except Exception as exc:  # an unreachable remote must not fail the build
         warn(f"artifact cache {cache.location}: lookup failed ({type(exc).__name__}: {exc}); "
              "converting instead")
         return False
+    if built_in_place(spec):
+        return True
+    # Digests matched the entry, but the entry is not this build (another key's manifest, an
+    # asset name that leaves the folder): another machine wrote something wrong. Never use it.
+    warn(f"cache entry {key[:16]} in {cache.location} does not hold the build it is keyed by "
+         "(manifest build_key, artifact sha256 or file names); evicted, rebuilding")
+    cache.evict(key)
+    tflite, manifest, intoto = targets(spec)
+    remove_quietly(tflite, manifest, intoto)
+    return False
 
 
 def _cached(cache: ArtifactCache, key: str) -> bool:

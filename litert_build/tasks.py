@@ -8,6 +8,7 @@ TensorFlow or Keras.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from doit.tools import config_changed
 from .artifacts import remove_quietly, remove_tree
 from .bundle import build_bundle
 from .errors import ManifestError
+from .failures import guarded
 from .hashing import STATE_DIR, XXH3Checker, settings_digest
 from .plan import make_plan, manifest_path
 from .reporter import BuildReporter
@@ -25,8 +27,15 @@ from .step import build_record_path, convert_step, targets
 LATENCY_RUNS = 50  # invocations per artifact timed by the report
 
 
-def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR) -> dict[str, Any]:
-    """doit settings for litert-build: xxh3 checker, sqlite state, keep going on failure."""
+def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: bool = True) -> dict[str, Any]:
+    """doit settings for litert-build: xxh3 checker, sqlite state, keep going on failure.
+
+    With ``check_manifest``, a models.yaml that cannot be read as a whole (missing, not
+    YAML, wrong ``schema``, ...) ends the process here with its located message and exit
+    status 1, whatever doit command was asked for (``doit help`` does not load tasks).
+    """
+    if check_manifest:
+        exit_on_manifest_error()
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     return {
         "default_tasks": ["convert", "bundle", "report"],
@@ -37,6 +46,17 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR) -> dict[str, Any]
         "verbosity": 2,
         "reporter": BuildReporter,
     }
+
+
+def exit_on_manifest_error() -> None:
+    """Print a file-level models.yaml problem (located) and exit 1; return if the file is fine."""
+    from .manifest import load_manifest
+
+    try:
+        load_manifest(manifest_path())
+    except ManifestError as exc:
+        print(f"litert-build: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
 
 
 class settings_changed(config_changed):  # noqa: N801 - used like doit's config_changed
@@ -102,6 +122,13 @@ def task_convert():
         }
 
 
+def _no_task(name: str) -> dict[str, Any]:
+    """A task that does nothing: ``report`` is a default task, so it must exist even when
+    there is nothing to report (else doit answers 'Invalid parameter' and hides the real
+    problem, which the failing convert task shows)."""
+    return {"actions": [], "doc": f"nothing to {name}: see the convert tasks", "uptodate": [True]}
+
+
 def task_bundle():
     """Pack built artifacts into the deterministic release bundles named in models.yaml."""
     try:
@@ -139,10 +166,10 @@ def task_report():
     try:
         plan = make_plan()
     except ManifestError:
-        return None  # task_convert reports it
+        return _no_task("report")  # task_convert reports it
     specs = [s for s in plan.specs if s.error is None]
     if not specs:
-        return None
+        return _no_task("report")
     root, artifacts_dir = plan.root, plan.artifacts_dir
     members = [{"task": s.task_name, "tflite": s.tflite, "manifest": s.manifest,
                 "record": build_record_path(root, s.to_json()).relative_to(root).as_posix()}
@@ -158,6 +185,7 @@ def task_report():
     }
 
 
+@guarded("writing the report", "report", lambda spec: Path(spec["root"]))
 def run_report(spec):
     """doit action: the report is measured and drawn in a child process (LiteRT, matplotlib)."""
     import json

@@ -9,7 +9,7 @@ so the comparison is always in the Keras model's float domain. Metrics:
 * ``mean_abs``: ``mean |litert - keras| <= atol + rtol * mean |keras|``;
 * ``max_abs``:  ``max |litert - keras| <= atol + rtol * max |keras|``.
 
-NaN or inf where Keras has a finite number (or the reverse) always fails.
+NaN or Inf in either output always fails (see :func:`non_finite_problem`).
 """
 
 from __future__ import annotations
@@ -125,6 +125,37 @@ def _check(metric: str, a: np.ndarray, b: np.ndarray, atol: float, rtol: float) 
     return value <= atol + rtol * float(np.abs(b).max(initial=0.0)), value
 
 
+def non_finite_problem(name: str, litert: np.ndarray, keras: np.ndarray) -> str | None:
+    """Why an output with NaN or Inf fails (None when both are finite everywhere).
+
+    Non-finite values never pass: equal NaNs are no evidence that the artifact works. When
+    Keras has the very same non-finite values at the same places, the message says so: then
+    the model itself (its weights or a layer) is broken, not the conversion.
+    """
+    bad_litert, bad_keras = ~np.isfinite(litert), ~np.isfinite(keras)
+    if not bad_litert.any() and not bad_keras.any():
+        return None
+
+    def first(mask: np.ndarray) -> str:
+        index = np.unravel_index(int(np.flatnonzero(mask)[0]), mask.shape)
+        return f"first at sample {index[0]}, element {list(int(i) for i in index[1:])}"
+
+    same = np.array_equal(bad_litert, bad_keras) and np.array_equal(
+        litert[bad_litert], keras[bad_keras], equal_nan=True)
+    if same:
+        return (f"'{name}': {int(bad_keras.sum())} of {keras.size} values are NaN or Inf "
+                f"({first(bad_keras)}), and the Keras model itself produces the very same non-finite "
+                "values at the same places: the model is broken (check its weights, its inputs' range "
+                "and its layers), not the conversion")
+    if bad_litert.any():
+        elsewhere = (" where Keras has finite values" if not bad_keras.any()
+                     else f"; Keras has {int(bad_keras.sum())} non-finite values, not the same")
+        return (f"'{name}': LiteRT gives NaN or Inf in {int(bad_litert.sum())} of {litert.size} values "
+                f"({first(bad_litert)}){elsewhere}")
+    return (f"'{name}': Keras gives NaN or Inf in {int(bad_keras.sum())} of {keras.size} values "
+            f"({first(bad_keras)}) where LiteRT has finite values")
+
+
 def verify(
     flatbuffer: bytes,
     serving: ServingFunction,
@@ -162,18 +193,18 @@ def verify(
     for name in serving.output_names:
         a, b = np.stack(got[name]), np.stack(want[name])
         record: dict[str, Any] = {}
-        if not np.array_equal(np.isfinite(a), np.isfinite(b)):
-            record.update(max_abs_error="inf", mean_abs_error="inf", max_rel_error="inf")
-            failures.append(f"'{name}': NaN or inf where Keras has a finite value (or the reverse)")
+        problem = non_finite_problem(name, a, b)
+        if problem:
+            failures.append(problem)
             outputs[name] = record
             continue
-        finite = np.isfinite(b)
-        diff = np.abs(a - b)[finite]
-        rel = diff / np.maximum(np.abs(b[finite]), np.finfo(np.float32).tiny)
+        diff = np.abs(a - b)
+        rel = diff / np.maximum(np.abs(b), np.finfo(np.float32).tiny)
         record["max_abs_error"] = float(diff.max(initial=0.0))
         record["mean_abs_error"] = float(diff.mean()) if diff.size else 0.0
         record["max_rel_error"] = float(rel.max(initial=0.0))
-        ok, value = _check(metric, a[finite], b[finite], atol, rtol)
+        ok, value = _check(metric, a, b, atol, rtol)
+        ok = ok and all(np.isfinite([value, record["max_abs_error"], record["mean_abs_error"]]))
         record["violations" if metric == "allclose" else metric] = value
         if not ok:
             failures.append(

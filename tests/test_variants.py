@@ -180,7 +180,7 @@ def test_int16x8_without_kernel_fails_and_suggests_int8(variants_project):
 def test_calibration_shape_mismatch_names_input(variants_project):
     project, result = variants_project
     assert not artifact(project, "badcalib", "int8")[0].exists()
-    assert "input 'x': expected samples of shape ['N', 64]" in result.output
+    assert "array 'x': expected samples of shape ['N', 64]" in result.output
     assert "got an array of shape [10, 32]" in result.output
 
 
