@@ -112,18 +112,40 @@ def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
 
 
 def read_archive(data: bytes) -> Iterator[tuple[str, bytes]]:
-    """(path, content) of every file in a ``.tar.gz`` or ``.zip`` archive, in archive order."""
-    if data[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+    """(path, content) of every file in a ``.tar.gz`` or ``.zip`` archive held in memory."""
+    for name, _, stream in iter_members(io.BytesIO(data)):
+        yield name, stream.read()
+
+
+def iter_members(fileobj: BinaryIO) -> Iterator[tuple[str, int, BinaryIO]]:
+    """(path, size, stream) of every file in a ``.tar.gz`` or ``.zip`` archive, in archive order.
+
+    Nothing is held in memory: a ``.tar.gz`` is read front to back once (tarfile's stream mode),
+    a ``.zip`` member by member through its central directory. Each stream can be read only
+    until the next member is asked for. Folders and links are skipped. Member names are the
+    archive's, unchecked: see :func:`member_escapes`.
+    """
+    head = fileobj.read(2)
+    fileobj.seek(0)
+    if head == b"PK":
+        with zipfile.ZipFile(fileobj) as zf:
             for info in zf.infolist():
                 if not info.is_dir():
-                    yield info.filename, zf.read(info)
+                    with zf.open(info) as stream:
+                        yield info.filename, info.file_size, stream
         return
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+    with tarfile.open(fileobj=fileobj, mode="r|gz") as tar:
         for member in tar:
             if member.isfile():
-                fh = tar.extractfile(member)
-                yield member.name, fh.read() if fh else b""
+                yield member.name, member.size, tar.extractfile(member)
+
+
+def member_escapes(name: str) -> bool:
+    """True for a member path that would land outside the folder it is extracted to: absolute
+    (``/x``, ``C:x``, ``\\\\host``) or with a ``..`` segment."""
+    parts = name.replace("\\", "/").split("/")
+    drive = name[:1].isalpha() and name[1:2] == ":"
+    return name.startswith(("/", "\\")) or drive or ".." in parts
 
 
 def format_of(path: str) -> str:

@@ -105,16 +105,20 @@ def publish_command(args: list[str]) -> int:
         print(f"litert-build publish: no such file: {archive}")
         return 1
     try:
-        status, record = publish(archive, options.to)
+        outcome = publish(archive, options.to)
     except PublishError as exc:
         print(f"litert-build publish: {exc}")
         return 1
+    record = outcome.record
     what = (f"{record['bundle']} {record['version']} ({record['size']:,} bytes, "
             f"sha256 {record['sha256'][:16]})")
-    if status == "unchanged":
-        print(f"{what} is already published at {options.to} with these bytes: nothing to do")
-    else:
+    if outcome.status == "published":
         print(f"published {what} to {options.to}/{record['file']}")
+    elif outcome.repaired:
+        print(f"{what} is already published at {options.to} with these bytes; "
+              f"repaired the missing {' and '.join(outcome.repaired)}")
+    else:
+        print(f"{what} is already published at {options.to} with these bytes: nothing to do")
     return 0
 
 

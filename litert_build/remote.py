@@ -44,6 +44,14 @@ def _move_into_place(fs, tmp: str, path: str) -> None:
         raise
 
 
+def cat_or_none(fs, path: str) -> bytes | None:
+    """The bytes of a remote file, or None when there is none."""
+    try:
+        return fs.cat_file(path)
+    except FileNotFoundError:
+        return None
+
+
 def put_bytes(fs, path: str, data: bytes) -> None:
     tmp = _staged(path)
     fs.pipe_file(tmp, data)

@@ -1,0 +1,191 @@
+"""Publishing and checking bundles, on small hand-made bundles (no TensorFlow, fast).
+
+Concurrent publishes to one target, repairing a release index, refusing untrusted names in an
+archive's index.json, and `bundle verify` reading an archive as a stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from litert_build.archive import archive_bytes
+from litert_build.artifacts import dumps_manifest
+
+DATE = {"SOURCE_DATE_EPOCH": "1767225600"}  # 2026-01-01T00:00:00Z
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def bundle_files(name: str, version: str, top: str | None = None, payload: bytes = b"") -> dict[str, bytes]:
+    """The members of a small bundle laid out like bundle_contents: a (Flex, so never loaded)
+    model, a README, index.json and SHA256SUMS under ``<top>/``."""
+    top = top or f"{name}-{version}"
+    model = f"{top}/models/m/1/m.float32.tflite"
+    files = {f"{top}/README.md": f"{name} {version}\n".encode() + payload, model: b"TFL3 not a real model"}
+    listing = [{"path": p, "size": len(d), "sha256": sha256(d)} for p, d in sorted(files.items())]
+    variant = {"kind": "float32", "file": model, "size": len(files[model]), "sha256": sha256(files[model]),
+               "runtime": "flex"}
+    index = {"schema": 1, "bundle": name, "version": version, "format": "tar.gz", "files": listing,
+             "models": {"m": {"version": "1", "variants": {"float32": variant}}}}
+    files[f"{top}/index.json"] = dumps_manifest(index)
+    sums = "".join(f"{sha256(files[p])}  {p[len(top) + 1:]}\n" for p in sorted(files))
+    files[f"{top}/SHA256SUMS"] = sums.encode()
+    return files
+
+
+def make_bundle(folder: Path, name: str, version: str, fmt: str = "tar.gz", payload: bytes = b"",
+                file_name: str | None = None, top: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / (file_name or f"{name}-{version}.{fmt}")
+    archive.write_bytes(archive_bytes(bundle_files(name, version, top, payload), fmt))
+    return archive
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "litert_build.cli", *args],
+                            env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    proc = cli(*args, env=env)
+    out, _ = proc.communicate()
+    return proc.returncode, out
+
+
+def releases(fs, root: str) -> list[tuple[str, str]]:
+    data = json.loads(fs.cat_file(f"{root}/releases.json"))
+    return [(r["bundle"], r["version"]) for r in data["releases"]]
+
+
+def publish_at_once(archives: list[Path], url: str) -> None:
+    procs = [cli("publish", str(a), "--to", url) for a in archives]
+    outputs = [p.communicate()[0] for p in procs]
+    for proc, out in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out
+
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory) -> list[Path]:
+    """Four bundles: two names, two versions each."""
+    folder = tmp_path_factory.mktemp("four")
+    return [make_bundle(folder, name, version) for name in ("app", "tool") for version in ("1.0", "1.1")]
+
+
+def expected_keys(four: list[Path]) -> list[tuple[str, str]]:
+    return sorted((a.name.split("-")[0], a.name.split("-")[1].removesuffix(".tar.gz")) for a in four)
+
+
+@pytest.mark.parametrize("scheme", ["file", "dir"])
+def test_concurrent_publishes_lose_no_release(four, tmp_path, scheme):
+    """4 publishes at once, 10 times: a local target is locked; a non-local fsspec target (the
+    'dir' wrapper: shared files, no lock) relies on compare-and-retry."""
+    for trial in range(10 if scheme == "file" else 5):
+        target = tmp_path / f"t{trial}"
+        url = f"file://{target}" if scheme == "file" else f"dir::file://{target}"
+        publish_at_once(four, url)
+        fs, root = fsspec.core.url_to_fs(url)
+        root = root.rstrip("/")
+        assert sorted(releases(fs, root)) == expected_keys(four), f"trial {trial}"
+        assert len(fs.glob(f"{root}/*/*/release.json")) == 4
+        assert not [p for p in fs.find(root) if p.endswith(".tmp")]
+
+
+def test_republish_repairs_a_lost_entry_and_record(tmp_path):
+    app, tool = make_bundle(tmp_path, "app", "1.0"), make_bundle(tmp_path, "tool", "2")
+    target = tmp_path / "releases"
+    for archive in (app, tool):
+        assert run("publish", str(archive), "--to", str(target), env=DATE)[0] == 0
+    index, record = target / "releases.json", target / "app/1.0/release.json"
+    whole, app_record = index.read_bytes(), record.read_bytes()
+    size = f"{app.stat().st_size:,} bytes"
+
+    def drop_app_entry():
+        data = json.loads(index.read_text())
+        data["releases"] = [r for r in data["releases"] if r["bundle"] != "app"]
+        index.write_bytes(dumps_manifest(data))
+
+    drop_app_entry()
+    code, out = run("publish", str(app), "--to", str(target), env=DATE)
+    assert code == 0, out
+    assert f"app 1.0 ({size}, sha256 " in out
+    assert out.endswith(f"is already published at {target} with these bytes; "
+                        "repaired the missing releases.json entry\n"), out
+    assert index.read_bytes() == whole
+
+    record.unlink()  # restored from its releases.json entry, date and all
+    code, out = run("publish", str(app), "--to", str(target))
+    assert code == 0 and out.endswith("; repaired the missing release.json\n"), out
+    assert record.read_bytes() == app_record and index.read_bytes() == whole
+
+    record.unlink()
+    drop_app_entry()
+    code, out = run("publish", str(app), "--to", str(target), env=DATE)
+    assert code == 0 and out.endswith("; repaired the missing release.json and releases.json entry\n"), out
+    assert record.read_bytes() == app_record and index.read_bytes() == whole
+
+    code, out = run("publish", str(app), "--to", str(target))
+    assert code == 0 and out.endswith("with these bytes: nothing to do\n"), out
+
+    # Other bytes for a published version stay refused, whatever is missing.
+    other = make_bundle(tmp_path / "other", "app", "1.0", payload=b"changed")
+    record.unlink()
+    drop_app_entry()
+    code, out = run("publish", str(other), "--to", str(target))
+    assert code == 1 and "app 1.0 is already published" in out and "immutable" in out, out
+    assert not record.exists()
+    assert run("publish", str(app), "--to", str(target), env=DATE)[0] == 0
+    published = target / "app/1.0/app-1.0.tar.gz"
+    published.unlink()  # only the record and the entry are left
+    code, out = run("publish", str(other), "--to", str(target))
+    assert code == 1 and "immutable" in out and not published.exists(), out
+    code, out = run("publish", str(app), "--to", str(target))
+    assert code == 0 and out.endswith("; repaired the missing archive\n"), out
+    assert published.read_bytes() == app.read_bytes()
+    assert record.read_bytes() == app_record and index.read_bytes() == whole
+
+    # The same bytes under another file name: the version is published already, no second copy.
+    copy = tmp_path / "app-copy.tar.gz"
+    copy.write_bytes(app.read_bytes())
+    code, out = run("publish", str(copy), "--to", str(target))
+    assert code == 0 and out.endswith("nothing to do\n"), out
+    assert sorted(p.name for p in (target / "app/1.0").iterdir()) == ["app-1.0.tar.gz", "release.json"]
+
+
+def files_under(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("version", "../../../x"), ("version", "/abs"), ("bundle", ".."), ("bundle", "a/b"),
+    ("version", "1.0\n"), ("bundle", 7)])
+def test_untrusted_names_in_index_json_are_refused(tmp_path, field, value):
+    names = {"bundle": "evil", "version": "1", field: value}
+    archive = make_bundle(tmp_path, names["bundle"], names["version"], top="evil-1",
+                          file_name="evil-1.tar.gz")
+    target = tmp_path / "a/b/c/releases"
+    before = files_under(tmp_path)
+    code, out = run("publish", str(archive), "--to", f"file://{target}")
+    pattern = "[A-Za-z0-9][A-Za-z0-9_.-]*" if field == "bundle" else "[A-Za-z0-9][A-Za-z0-9_.+-]*"
+    assert (code, out) == (1, f"litert-build publish: refusing {archive}: index.json field '{field}' is "
+                              f"{value!r}, not a plain name (^{pattern}$); nothing was written\n")
+    assert files_under(tmp_path) == before
+
+
+def test_archive_file_name_must_be_plain(tmp_path):
+    archive = make_bundle(tmp_path, "app", "1.0", file_name="app 1.0.tar.gz")
+    before = files_under(tmp_path)
+    code, out = run("publish", str(archive), "--to", str(tmp_path / "releases"))
+    assert (code, out) == (1, f"litert-build publish: refusing {archive}: its file name is 'app 1.0.tar.gz', "
+                              "not a plain name (^[A-Za-z0-9][A-Za-z0-9_.+-]*$); nothing was written\n")
+    assert files_under(tmp_path) == before
