@@ -33,6 +33,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     from .export.inventory import float_ops, op_inventory, signatures
     from .export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
     from .export.signature import infer_input_signature
+    from .weights import weights_sha256
 
     model_name, variant = spec["model"], spec["variant"]
     settings = spec["settings"]
@@ -41,6 +42,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
     keras.utils.set_random_seed(0)  # builders that forget to seed still build the same model
     model = _load_model(root, spec, settings, model_name)
+    weights_digest = weights_sha256(model)  # as built and loaded, before any export step
     from_hub = is_kerashub(model)
     hub = None  # the registry's static signature, unless inputs: are given
     explicit = settings.get("inputs")
@@ -98,7 +100,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
                                settings["eval"])
 
     tflite_path = root / spec["tflite"]
-    manifest = _common_manifest(spec, flatbuffer, inventory, verification)
+    manifest = _common_manifest(spec, flatbuffer, inventory, verification, weights_digest)
     manifest.update({
         "quantization": {
             "kind": kind,
@@ -124,8 +126,11 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "summary": _summary(manifest)}
 
 
-def _common_manifest(spec: dict[str, Any], flatbuffer: bytes, inventory, verification) -> dict[str, Any]:
-    """The fields every signature manifest has, whatever made the artifact."""
+def _common_manifest(spec: dict[str, Any], flatbuffer: bytes, inventory, verification,
+                     weights_digest: str | None) -> dict[str, Any]:
+    """The fields every signature manifest has, whatever made the artifact. ``weights_digest``
+    is :func:`litert_build.weights.weights_sha256` of the Keras model it was converted from
+    (an AOT artifact: its base artifact's)."""
     import hashlib
 
     from .versions import tool_versions
@@ -146,6 +151,7 @@ def _common_manifest(spec: dict[str, Any], flatbuffer: bytes, inventory, verific
         "settings": settings,
         "tools": tool_versions(),
         "verification": verification,
+        "weights_sha256": weights_digest,
     }
 
 
@@ -189,7 +195,7 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
         verification = aot.verify_against_base(compiled, base, options, settings["verify"])
     else:
         verification = skipped(f"needs a {vendor} {soc} device and its LiteRT dispatch library")
-    manifest = _common_manifest(spec, compiled, inventory, verification)
+    manifest = _common_manifest(spec, compiled, inventory, verification, base_meta.get("weights_sha256"))
     manifest.update({
         "aot": {
             "target": settings["target"], "vendor": vendor, "soc": soc,

@@ -1,0 +1,57 @@
+"""A digest of a Keras model's weights as built: what the signature manifest's
+``weights_sha256`` records, so that ``litert-build verify`` can tell a builder that made other
+weights from a conversion that made other bytes.
+
+Imports nothing heavy at module import time; :func:`weights_sha256` runs in the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from typing import Any
+
+DIGEST_VERSION = 1  # part of the hashed bytes: a change of layout changes every digest
+
+
+def weights_sha256(model: Any) -> str:
+    """sha256 over every weight variable of ``model`` (``model.weights``: trainable and not,
+    no optimizer, metric or seed state), in the model's own tracking order: for each, its
+    position, name, dtype and shape as a JSON header, then its raw little-endian C-order bytes,
+    both length-prefixed.
+
+    The name is the variable's own (``kernel``), not its path (``digits/dense_2/kernel``): Keras
+    numbers unnamed layers per process, so the same weights built twice in one process would
+    otherwise get two digests. The position in the tracking order says which layer it is."""
+    import numpy as np
+
+    digest = hashlib.sha256(f"litert-build weights v{DIGEST_VERSION}\n".encode())
+    for position, variable in enumerate(model.weights):
+        array = np.asarray(_to_numpy(variable))
+        if array.dtype.byteorder == ">":
+            array = array.astype(array.dtype.newbyteorder("<"))
+        header = json.dumps([position, _name(variable), str(getattr(variable, "dtype", array.dtype)),
+                             [int(d) for d in array.shape], array.dtype.str]).encode()
+        data = np.ascontiguousarray(array).tobytes()
+        digest.update(struct.pack("<Q", len(header)) + header)
+        digest.update(struct.pack("<Q", len(data)))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _name(variable: Any) -> str:
+    """``kernel``: Keras 3's short name (a TensorFlow variable's ``dense/kernel:0`` loses its scope)."""
+    name = str(getattr(variable, "name", "") or "")
+    return name.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def _to_numpy(variable: Any):
+    import keras
+
+    return keras.ops.convert_to_numpy(variable)
+
+
+def short(digest: str | None) -> str:
+    """The first 16 hex characters, for messages."""
+    return (digest or "none")[:16]
