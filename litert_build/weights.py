@@ -49,7 +49,10 @@ def _name(variable: Any) -> str:
 def _to_numpy(variable: Any):
     import keras
 
-    return keras.ops.convert_to_numpy(variable)
+    tensor = keras.ops.convert_to_tensor(variable)
+    if hasattr(tensor, "numpy"):  # TensorFlow: numpy 2 warns on its tensors' __array__
+        return tensor.numpy()
+    return keras.ops.convert_to_numpy(tensor)
 
 
 def short(digest: str | None) -> str:
