@@ -23,10 +23,14 @@ def _digits():
 
 
 def digits_classifier() -> keras.Model:
-    """An MLP trained on scikit-learn's bundled 8x8 digits (first 1,437 images), seeded."""
-    keras.utils.set_random_seed(SEED)
-    x, y = _digits()
-    model = keras.Sequential(
+    """The digits MLP's architecture only: its trained weights come from models.yaml.
+
+    ``source.weights: examples/weights/digits.weights.h5`` is loaded into this model by
+    litert-build; ``python -m examples.train_digits`` trains it and writes that file.
+    Training here would make the artifact's bytes follow the CPU that builds it (training
+    numerics differ between instruction sets); shipped weights make them the same everywhere.
+    """
+    return keras.Sequential(
         [
             keras.Input((64,), name="pixels"),
             keras.layers.Dense(64, activation="relu"),
@@ -35,13 +39,6 @@ def digits_classifier() -> keras.Model:
         ],
         name="digits",
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-2),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(x[:TRAIN_SPLIT], y[:TRAIN_SPLIT], epochs=15, batch_size=64, shuffle=False, verbose=0)
-    return model
 
 
 def digits_calibration() -> dict[str, np.ndarray]:

@@ -3,20 +3,25 @@
 Every selected artifact is converted again from scratch, in a temporary folder and
 without the artifact cache, and each file of the fresh build (the .tflite, its
 signature manifest, its provenance statement, its runtime assets) is compared with
-the one in ``artifacts/``. Prints the first difference per file; exit status 1 when
-anything differs or was never built.
+the one in ``artifacts/``. Prints the first difference per file, and why, from the weights
+digests of the two signature manifests: the builder made other weights (it is not deterministic
+here), or the same weights were converted to other bytes. Exit status 1 when anything differs or
+was never built.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .errors import ManifestError
 from .plan import BuildSpec, make_plan, matches
 from .spawn import failure_message, run_worker
 from .step import artifact_files, targets, write_provenance
+from .weights import short
 
 
 def select(specs: list[BuildSpec], patterns: list[str]) -> list[BuildSpec]:
@@ -41,6 +46,28 @@ def first_difference(expected: bytes, actual: bytes) -> str | None:
         if a != b:
             return f"{where}, line {number}: built {a.strip()!r}, rebuilt {b.strip()!r}"
     return where
+
+
+def explain(built: dict[str, Any] | None, rebuilt: dict[str, Any] | None) -> str | None:
+    """Why a rebuild differs, from the ``weights_sha256`` of the built and rebuilt signature
+    manifests; None when a manifest or its digest is missing (built by an older litert-build)."""
+    old = (built or {}).get("weights_sha256")
+    new = (rebuilt or {}).get("weights_sha256")
+    if not old or not new:
+        return None
+    if old != new:
+        return (f"the builder produced different weights (digest {short(old)} vs {short(new)}): "
+                "it is not deterministic on this machine")
+    return (f"same weights, different conversion (weights digest {short(old)}): the converter, "
+            "the tool versions or the verification made other bytes, or the built files were "
+            "changed since")
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def verify(patterns: list[str]) -> int:
@@ -82,7 +109,8 @@ def _verify_one(spec: BuildSpec) -> bool:
         fresh_folder = Path(tmp)
         names = sorted(set(artifact_files(fresh_folder / built_manifest.name))
                        | set(artifact_files(built_manifest)))
-        names.append(targets(fresh)[2].name)  # the provenance statement
+        provenance = targets(fresh)[2].name
+        names.append(provenance)  # the provenance statement
         problems = []
         for file in names:
             built, rebuilt = built_tflite.parent / file, fresh_folder / file
@@ -92,9 +120,15 @@ def _verify_one(spec: BuildSpec) -> bool:
             difference = first_difference(built.read_bytes(), rebuilt.read_bytes())
             if difference:
                 problems.append(f"{file}: {difference}")
+        reason = None  # a provenance statement alone differing says nothing about the weights
+        if any(not problem.startswith(f"{provenance}:") for problem in problems):
+            reason = explain(_read_manifest(built_manifest),
+                             _read_manifest(fresh_folder / built_manifest.name))
     rel = built_tflite.parent.relative_to(root) if built_tflite.is_relative_to(root) else built_tflite.parent
     if problems:
         print(f"{name}: DIFFERS from {rel}/")
+        if reason:
+            print(f"  {reason}")
         for problem in problems:
             print(f"  {problem}")
         return False

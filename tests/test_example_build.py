@@ -57,7 +57,8 @@ def test_artifact_runs_in_stock_runtime_and_matches_keras(example_project):
     tflite, _ = artifact(example_project, "digits")
     interpreter = Interpreter(model_content=tflite.read_bytes())
     runner = interpreter.get_signature_runner("serving_default")
-    model = digits_classifier()
+    model = digits_classifier()  # the architecture; models.yaml loads the shipped weights into it
+    model.load_weights(example_project / "examples/weights/digits.weights.h5")
     x = np.random.default_rng(7).random((1, 64), dtype=np.float32)
     got = runner(pixels=x)["probabilities"]
     want = keras.ops.convert_to_numpy(model(x))

@@ -14,10 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import load_json, run_build, write
+from conftest import REPO, load_json, run_build, write
 from test_cache import MANIFEST, ZOO
 
 from litert_build.cache import ArtifactCache
+from litert_build.reproduce import explain
 
 
 def project_at(path: Path) -> Path:
@@ -60,6 +61,7 @@ def test_verify_passes_on_a_clean_build_and_names_the_first_difference(tmp_path)
     assert bad.returncode == 1, bad.output
     assert "beta:float32: DIFFERS" in bad.output
     assert "beta.float32.tflite: first difference at byte 200" in bad.output
+    assert "  same weights, different conversion (weights digest " in bad.output  # the why
     assert "alpha" not in bad.output  # only what was asked
 
     missing = run_build(project, "verify", "nope:*")
@@ -125,3 +127,105 @@ def test_kill_9_at_random_moments_leaves_nothing_partial(tmp_path):
     tmp = project / ".litert-build" / "tmp"
     assert not tmp.exists() or not list(tmp.iterdir())
     assert not list((project / ".cache").rglob("*.tmp"))
+
+
+# ------------------------------------------------------------------ across machines
+
+
+ONEDNN_CAPPED = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+
+
+def test_example_is_byte_identical_under_another_instruction_set(example_project, tmp_path):
+    """TensorFlow's oneDNN kernels off and capped to SSE4.1, a stand-in for another CPU: the
+    example ships its trained weights, so every artifact, manifest, provenance statement and
+    bundle has the same bytes as the normal build (training here would not: its numerics follow
+    the CPU)."""
+    project = tmp_path / "capped"
+    project.mkdir()
+    shutil.copy(REPO / "models.yaml", project / "models.yaml")
+    shutil.copytree(REPO / "examples", project / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    capped = run_build(project, env={**ONEDNN_CAPPED, "LITERT_BUILD_CACHE": "off"})
+    assert capped.returncode == 0, capped.output
+    assert len(capped.converted) == 8, capped.output  # converted here, nothing restored
+
+    normal_root, capped_root = example_project / "artifacts", project / "artifacts"
+    files = sorted(p.relative_to(normal_root).as_posix() for p in normal_root.rglob("*")
+                   if p.is_file() and not p.name.startswith("report"))
+    assert sorted(p.relative_to(capped_root).as_posix() for p in capped_root.rglob("*")
+                  if p.is_file() and not p.name.startswith("report")) == files
+    assert {"digits/1.0.0/digits.float32.tflite", "digits/1.0.0/digits.int8.json",
+            "digits/1.0.0/digits.int8.intoto.json", "bundles/mobile-1.0.0.tar.gz",
+            "bundles/everything-1.0.0.zip"} <= set(files)
+    differ = [f for f in files if (normal_root / f).read_bytes() != (capped_root / f).read_bytes()]
+    assert differ == [], f"differ under {ONEDNN_CAPPED}: {differ}"
+
+    # The manifest records the digest of the weights as loaded from source.weights.
+    from examples.models import digits_classifier
+    from litert_build.weights import weights_sha256
+
+    model = digits_classifier()
+    model.load_weights(REPO / "examples/weights/digits.weights.h5")
+    digits = load_json(normal_root / "digits/1.0.0/digits.float32.json")
+    assert digits["weights_sha256"] == weights_sha256(model)
+    assert digits["inputs_xxh3"]["examples/weights/digits.weights.h5"]  # its bytes are in the key
+    for variant in ("int8", "float16"):  # one digest per model, whatever the variant
+        meta = load_json(normal_root / f"digits/1.0.0/digits.{variant}.json")
+        assert meta["weights_sha256"] == digits["weights_sha256"]
+    other = digits_classifier()
+    other.set_weights([w * 0 for w in model.get_weights()])
+    assert weights_sha256(other) != digits["weights_sha256"]
+
+
+SEEDED_BY_ENV = '''
+import os
+
+import keras
+
+
+def model():
+    # Weights that depend on the machine: a stand-in for training whose numerics follow the CPU.
+    keras.utils.set_random_seed(int(os.environ.get("ZOO_WEIGHTS_SEED", "0")))
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, keras.layers.Dense(3, name="y")(x))
+'''
+
+
+def test_verify_says_when_the_builder_made_other_weights(tmp_path):
+    project = tmp_path / "p"
+    write(project / "zoo.py", SEEDED_BY_ENV)
+    write(project / "models.yaml", """
+        schema: 1
+        models:
+          gamma:
+            version: "1"
+            source: {builder: zoo:model}
+        """)
+    assert run_build(project, env={"ZOO_WEIGHTS_SEED": None}).returncode == 0
+    built = load_json(project / "artifacts/gamma/1/gamma.float32.json")["weights_sha256"]
+    other = run_build(project, "verify", env={"ZOO_WEIGHTS_SEED": "1"})
+    assert other.returncode == 1, other.output
+    lines = other.output.splitlines()
+    at = lines.index("gamma:float32: DIFFERS from artifacts/gamma/1/")
+    reason = lines[at + 1]
+    assert reason.startswith(f"  the builder produced different weights (digest {built[:16]} vs "), reason
+    assert reason.endswith("): it is not deterministic on this machine"), reason
+    rebuilt = reason.split(" vs ")[1].split(")")[0]
+    assert len(rebuilt) == 16 and rebuilt != built[:16]
+    # The first-difference lines follow.
+    assert "gamma.float32.tflite: first difference at byte " in other.output
+    assert "gamma.float32.json: first difference at byte " in other.output
+    assert "same weights" not in other.output
+
+
+def test_explain_from_two_manifests():
+    a, b = "a" * 64, "b" * 64
+    assert explain({"weights_sha256": a}, {"weights_sha256": b}) == (
+        f"the builder produced different weights (digest {a[:16]} vs {b[:16]}): "
+        "it is not deterministic on this machine")
+    same = explain({"weights_sha256": a}, {"weights_sha256": a})
+    assert same is not None
+    assert same.startswith(f"same weights, different conversion (weights digest {a[:16]})")
+    # Built before weights were digested (or a manifest unreadable): no guess.
+    assert explain({}, {"weights_sha256": a}) is None
+    assert explain(None, {"weights_sha256": a}) is None
+    assert explain({"weights_sha256": None}, {"weights_sha256": None}) is None
