@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
-from .archive import content_size, read_archive, write_archive
+from .archive import CHUNK, content_size, iter_members, member_escapes, write_archive
 from .artifacts import atomic_writer, dumps_manifest
 from .failures import guarded
 from .provenance import provenance_path
@@ -99,52 +102,171 @@ def build_bundle(spec: dict[str, Any]):
     return None
 
 
+SMALL_LIMIT = 64 << 20  # index.json and SHA256SUMS are read into memory; a bundle's are far smaller
+NOT_LOADED = ("flex", "dispatch")  # need the Flex delegate / a vendor dispatch library, by design
+
+
+@dataclass
+class _Scan:
+    """What one streamed pass over a bundle archive found."""
+
+    files: dict[str, tuple[int, str]] = field(default_factory=dict)  # member -> (size, sha256)
+    small: dict[str, bytes] = field(default_factory=dict)  # <top>/index.json, <top>/SHA256SUMS
+    loads: dict[str, str | None] = field(default_factory=dict)  # model -> why it does not load
+    problems: list[str] = field(default_factory=list)  # unsafe or repeated member names
+    to_load: set[str] | None = None  # the models to load, once index.json has gone by
+
+
 def verify_bundle(path: Path) -> list[str]:
     """Problems found in a bundle archive (empty = good): checksums, index, and every model
-    loading in the stock LiteRT interpreter."""
-    problems = []
+    loading in the stock LiteRT interpreter.
+
+    The archive is streamed, never held in memory: each member is hashed in chunks as it goes
+    by, only index.json and SHA256SUMS are kept, and each model to load is copied to a
+    temporary file and loaded from there, one at a time.
+    """
+    with tempfile.TemporaryDirectory(prefix="litert-build-verify-") as scratch:
+        try:
+            scan = _scan(path, Path(scratch))
+        except Exception as exc:  # not an archive, truncated, bad gzip
+            return [f"cannot read {path.name}: {type(exc).__name__}: {exc}"]
+        return scan.problems + _check(scan, path, Path(scratch))
+
+
+def _scan(path: Path, scratch: Path) -> _Scan:
+    scan = _Scan()
+    with open(path, "rb") as fh:
+        for name, size, stream in iter_members(fh):
+            if member_escapes(name):
+                scan.problems.append(f"{name}: unsafe member path (absolute or with '..'), not read")
+                continue
+            if name in scan.files:
+                scan.problems.append(f"{name}: more than once in the archive")
+            scan.files[name] = _take(scan, name, size, stream, scratch)
+    return scan
+
+
+def _take(scan: _Scan, name: str, size: int, stream: BinaryIO, scratch: Path) -> tuple[int, str]:
+    """(size, sha256) of one member; keeps it if small and needed, loads it if it is a model.
+
+    A litert-build bundle lists index.json before models/ (entries are sorted), so models are
+    loaded as they go by; the rest (another order) are loaded by :func:`_load_late`.
+    """
+    parts = PurePosixPath(name).parts
+    if len(parts) == 2 and parts[1] in ("index.json", "SHA256SUMS"):
+        if size > SMALL_LIMIT:
+            raise ValueError(f"{name} is {size:,} bytes: too large for a bundle's {parts[1]}")
+        data = stream.read()
+        scan.small[name] = data
+        if parts[1] == "index.json" and scan.to_load is None:
+            scan.to_load = _models_to_load(data)
+        return len(data), hashlib.sha256(data).hexdigest()
+    if scan.to_load is not None and name in scan.to_load:
+        model = scratch / "model.tflite"
+        digest = _digest(stream, copy_to=model)
+        scan.loads[name] = _load_problem(model)
+        model.unlink()
+        return digest
+    return _digest(stream)
+
+
+def _models_to_load(index_json: bytes) -> set[str]:
     try:
-        members = dict(read_archive(path.read_bytes()))
-    except Exception as exc:  # not an archive, truncated, bad gzip
-        return [f"cannot read {path.name}: {type(exc).__name__}: {exc}"]
+        variants = [v for m in json.loads(index_json)["models"].values() for v in m["variants"].values()]
+        return {v["file"] for v in variants if v.get("runtime") not in NOT_LOADED}
+    except Exception:  # malformed: reported by _check
+        return set()
+
+
+def _digest(stream: BinaryIO, copy_to: Path | None = None) -> tuple[int, str]:
+    hasher, size = hashlib.sha256(), 0
+    with open(copy_to, "wb") if copy_to else nullcontext() as out:
+        while chunk := stream.read(CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+            if out:
+                out.write(chunk)
+    return size, hasher.hexdigest()
+
+
+def _load_problem(model: Path) -> str | None:
+    """Why the model file does not load in the stock interpreter (None: it loads)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        Interpreter(model_path=str(model)).allocate_tensors()
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+def _load_late(path: Path, names: set[str], scratch: Path) -> dict[str, str | None]:
+    """Load the models that went by before index.json did: one more streamed pass."""
+    loads: dict[str, str | None] = {}
+    with open(path, "rb") as fh:
+        for name, _, stream in iter_members(fh):
+            if name in names and name not in loads:
+                model = scratch / "model.tflite"
+                _digest(stream, copy_to=model)
+                loads[name] = _load_problem(model)
+                model.unlink()
+                if len(loads) == len(names):
+                    break
+    return loads
+
+
+def _check(scan: _Scan, path: Path, scratch: Path) -> list[str]:
+    members = scan.files
     tops = {PurePosixPath(p).parts[0] for p in members}
     if len(tops) != 1:
         return [f"expected one top folder, found {sorted(tops)}"]
     top = tops.pop()
-    sums_text = members.get(f"{top}/SHA256SUMS")
+    sums_text = scan.small.get(f"{top}/SHA256SUMS")
     if sums_text is None:
         return ["SHA256SUMS is missing"]
+    problems = _check_sums(members, top, sums_text)
+    try:
+        index = json.loads(scan.small[f"{top}/index.json"])
+    except (KeyError, ValueError) as exc:
+        return problems + [f"index.json unreadable: {exc}"]
+    try:
+        return problems + _check_index(scan, index, path, scratch)
+    except (KeyError, TypeError, AttributeError) as exc:  # a crafted or damaged index.json
+        return problems + [f"index.json malformed: {type(exc).__name__}: {exc}"]
+
+
+def _check_index(scan: _Scan, index: dict[str, Any], path: Path, scratch: Path) -> list[str]:
+    """Every file index.json lists, and every model: present, and loading unless Flex/dispatch."""
+    members, problems = scan.files, []
+    for item in index.get("files", []):
+        if members.get(item["path"]) != (item["size"], item["sha256"]):
+            problems.append(f"{item['path']}: does not match index.json")
+    variants = [v for model in index.get("models", {}).values() for v in model["variants"].values()]
+    late = {v["file"] for v in variants if v["file"] in members and v.get("runtime") not in NOT_LOADED
+            and v["file"] not in scan.loads}
+    if late:
+        scan.loads.update(_load_late(path, late, scratch))
+    for variant in variants:
+        if variant["file"] not in members:
+            problems.append(f"{variant['file']}: listed in index.json, missing")
+        elif variant.get("runtime") not in NOT_LOADED and scan.loads.get(variant["file"]) is not None:
+            problems.append(f"{variant['file']}: does not load in the stock interpreter: "
+                            f"{scan.loads[variant['file']]}")
+    return problems
+
+
+def _check_sums(members: dict[str, tuple[int, str]], top: str, sums_text: bytes) -> list[str]:
+    """Every member against SHA256SUMS, and every SHA256SUMS line against the members."""
+    problems = []
     listed = {}
-    for line in sums_text.decode().splitlines():
+    for line in sums_text.decode("utf-8", "replace").splitlines():
         digest, _, name = line.partition("  ")
         listed[f"{top}/{name}"] = digest
     for name in sorted(set(members) - {f"{top}/SHA256SUMS"}):
         if name not in listed:
             problems.append(f"{name}: not in SHA256SUMS")
-        elif hashlib.sha256(members[name]).hexdigest() != listed[name]:
+        elif members[name][1] != listed[name]:
             problems.append(f"{name}: sha256 does not match SHA256SUMS")
     for name in sorted(set(listed) - set(members)):
         problems.append(f"{name}: in SHA256SUMS but not in the archive")
-    try:
-        index = json.loads(members[f"{top}/index.json"])
-    except (KeyError, ValueError) as exc:
-        return problems + [f"index.json unreadable: {exc}"]
-    for item in index.get("files", []):
-        data = members.get(item["path"])
-        if data is None or len(data) != item["size"] or hashlib.sha256(data).hexdigest() != item["sha256"]:
-            problems.append(f"{item['path']}: does not match index.json")
-    from ai_edge_litert.interpreter import Interpreter
-
-    for model in index.get("models", {}).values():
-        for variant in model["variants"].values():
-            data = members.get(variant["file"])
-            if data is None:
-                problems.append(f"{variant['file']}: listed in index.json, missing")
-                continue
-            if variant.get("runtime") in ("flex", "dispatch"):
-                continue  # needs the Flex delegate / a vendor dispatch library, by design
-            try:
-                Interpreter(model_content=data).allocate_tensors()
-            except Exception as exc:
-                problems.append(f"{variant['file']}: does not load in the stock interpreter: {exc}")
     return problems

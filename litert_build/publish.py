@@ -5,7 +5,7 @@ Layout at the target (any fsspec filesystem: a folder, ``file://``, ``s3://``, .
     releases.json                          every published release, by date, bundle, version
     <bundle>/<version>/<archive>           the bundle, byte for byte
     <bundle>/<version>/release.json        its release record: the source of truth
-    .releases.lock                         (local folders only) held while one publish runs
+    .releases.lock                         (local folders only) there while a publish runs
 
 A version, once published, never changes: publishing it again with the same bytes does
 nothing but repair what is missing (its release.json, its releases.json entry), with other
@@ -172,19 +172,77 @@ def _target_lock(fs, root: str, url: str) -> Iterator[None]:
     if not isinstance(fs, LocalFileSystem):
         yield
         return
-    from filelock import FileLock, Timeout
-
     os.makedirs(root or "/", exist_ok=True)
-    lock = FileLock(target_path(root, LOCK_NAME), timeout=LOCK_TIMEOUT)
+    path = target_path(root, LOCK_NAME)
     try:
-        lock.acquire()
-    except Timeout as exc:
-        raise PublishError(f"another publish to {url} has held {lock.lock_file} for {LOCK_TIMEOUT:.0f} s; "
+        fd = _lock(path, time.monotonic() + LOCK_TIMEOUT)
+    except TimeoutError as exc:
+        raise PublishError(f"another publish to {url} has held {path} for {LOCK_TIMEOUT:.0f} s; "
                            "nothing was published") from exc
     try:
         yield
     finally:
-        lock.release()
+        _unlock(path, fd)
+
+
+def _lock(path: str, deadline: float) -> int | None:
+    """An exclusive flock on ``path`` (created if need be): its descriptor, or None where
+    there is no flock (Windows, some network filesystems: publish then relies on the
+    read-back of :func:`update_releases` alone).
+
+    The holder removes the file before it lets go (:func:`_unlock`), so a target nobody is
+    publishing to holds nothing but releases. Whoever then gets the lock on the removed
+    file sees that ``path`` no longer names it, and starts again on the new one.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    while True:
+        fd = _open_lock_file(path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() > deadline:
+                raise TimeoutError(path) from None
+            time.sleep(0.05)
+            continue
+        except OSError:  # no flock on this filesystem
+            os.close(fd)
+            _unlock(path, None)
+            return None
+        if _names(path, fd):
+            return fd
+        os.close(fd)
+
+
+def _open_lock_file(path: str) -> int:
+    flags = os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        return os.open(path, os.O_RDWR | flags, 0o644)
+    except PermissionError:  # created by another account: a read-only descriptor locks as well
+        return os.open(path, os.O_RDONLY | flags)
+
+
+def _names(path: str, fd: int) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _unlock(path: str, fd: int | None) -> None:
+    """Remove the lock file while still holding it, then let go (closing releases the flock)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _publish(fs, root: str, folder: str, archive: Path, record: dict[str, Any], url: str) -> Outcome:

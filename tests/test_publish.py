@@ -7,10 +7,12 @@ archive's index.json, and `bundle verify` reading an archive as a stream.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import fsspec
@@ -26,15 +28,46 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def bundle_files(name: str, version: str, top: str | None = None, payload: bytes = b"") -> dict[str, bytes]:
-    """The members of a small bundle laid out like bundle_contents: a (Flex, so never loaded)
-    model, a README, index.json and SHA256SUMS under ``<top>/``."""
+def tiny_model() -> bytes:
+    """A real one-op model (y = x + x, float32 [1, 4]), written with the flatbuffer schema the
+    stock interpreter reads: no TensorFlow needed."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as fb
+
+    code = fb.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = fb.BuiltinOperator.ADD
+    code.version = 1
+    tensors = []
+    for buffer, name in enumerate(("x", "y"), start=1):
+        tensor = fb.TensorT()
+        tensor.shape, tensor.type, tensor.buffer, tensor.name = [1, 4], fb.TensorType.FLOAT32, buffer, name
+        tensors.append(tensor)
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 0], [1]
+    op.builtinOptionsType, op.builtinOptions = fb.BuiltinOptions.AddOptions, fb.AddOptionsT()
+    graph = fb.SubGraphT()
+    graph.tensors, graph.inputs, graph.outputs, graph.operators = tensors, [0], [1], [op]
+    model = fb.ModelT()
+    model.version, model.buffers = 3, [fb.BufferT()] * 3
+    model.operatorCodes, model.subgraphs = [code], [graph]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+NOT_A_MODEL = b"TFL3 not a real model"
+
+
+def bundle_files(name: str, version: str, top: str | None = None, payload: bytes = b"",
+                 model: bytes = NOT_A_MODEL, runtime: str = "flex") -> dict[str, bytes]:
+    """The members of a small bundle laid out like bundle_contents: one model (by default not
+    a real one, marked Flex so that it is not loaded), a README, index.json and SHA256SUMS."""
     top = top or f"{name}-{version}"
-    model = f"{top}/models/m/1/m.float32.tflite"
-    files = {f"{top}/README.md": f"{name} {version}\n".encode() + payload, model: b"TFL3 not a real model"}
+    path = f"{top}/models/m/1/m.float32.tflite"
+    files = {f"{top}/README.md": f"{name} {version}\n".encode() + payload, path: model}
     listing = [{"path": p, "size": len(d), "sha256": sha256(d)} for p, d in sorted(files.items())]
-    variant = {"kind": "float32", "file": model, "size": len(files[model]), "sha256": sha256(files[model]),
-               "runtime": "flex"}
+    variant = {"kind": "float32", "file": path, "size": len(model), "sha256": sha256(model),
+               "runtime": runtime}
     index = {"schema": 1, "bundle": name, "version": version, "format": "tar.gz", "files": listing,
              "models": {"m": {"version": "1", "variants": {"float32": variant}}}}
     files[f"{top}/index.json"] = dumps_manifest(index)
@@ -97,8 +130,9 @@ def test_concurrent_publishes_lose_no_release(four, tmp_path, scheme):
         fs, root = fsspec.core.url_to_fs(url)
         root = root.rstrip("/")
         assert sorted(releases(fs, root)) == expected_keys(four), f"trial {trial}"
-        assert len(fs.glob(f"{root}/*/*/release.json")) == 4
-        assert not [p for p in fs.find(root) if p.endswith(".tmp")]
+        left = sorted(p[len(root) + 1:] for p in fs.find(root))  # no temp upload, no lock file
+        assert left == sorted(["releases.json"] + [f"{b}/{v}/{f}" for b, v in expected_keys(four)
+                                                   for f in (f"{b}-{v}.tar.gz", "release.json")])
 
 
 def test_republish_repairs_a_lost_entry_and_record(tmp_path):
@@ -189,3 +223,78 @@ def test_archive_file_name_must_be_plain(tmp_path):
     assert (code, out) == (1, f"litert-build publish: refusing {archive}: its file name is 'app 1.0.tar.gz', "
                               "not a plain name (^[A-Za-z0-9][A-Za-z0-9_.+-]*$); nothing was written\n")
     assert files_under(tmp_path) == before
+
+
+def tar_in_order(path: Path, files: dict[str, bytes], names: list[str] | None = None) -> Path:
+    """A plain (non-deterministic) .tar.gz of ``files`` in the given order of ``names``."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name in names or list(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            tar.addfile(info, io.BytesIO(files[name]))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
+def test_verify_streams_a_good_bundle(tmp_path, fmt):
+    files = bundle_files("app", "1.0", model=tiny_model(), runtime="builtin")
+    archive = tmp_path / f"app-1.0.{fmt}"
+    archive.write_bytes(archive_bytes(files, fmt))
+    code, out = run("bundle", "verify", str(archive))
+    assert code == 0, out  # (the interpreter's own INFO line may come first)
+    ok = f"{archive}: OK (checksums match, every model loads in the stock interpreter)"
+    assert out.splitlines()[-1] == ok
+
+
+def test_verify_loads_models_listed_before_or_after_index_json(tmp_path):
+    model = "app-1.0/models/m/1/m.float32.tflite"
+    for label, content, runtime in (("good", tiny_model(), "builtin"), ("bad", NOT_A_MODEL, "builtin"),
+                                    ("flex", NOT_A_MODEL, "flex")):
+        files = bundle_files("app", "1.0", model=content, runtime=runtime)
+        last = sorted(files, key=lambda n: n.endswith("index.json"))  # the model goes by first
+        for archive in (tar_in_order(tmp_path / f"{label}-sorted.tar.gz", files, sorted(files)),
+                        tar_in_order(tmp_path / f"{label}-index-last.tar.gz", files, last)):
+            code, out = run("bundle", "verify", str(archive))
+            if label == "bad":
+                assert code == 1 and f"  {model}: does not load in the stock interpreter: " in out, out
+                assert "sha256" not in out, out  # the checksums are right: the model is just not one
+            else:
+                assert code == 0 and ": OK (" in out, out
+
+
+def test_verify_refuses_unsafe_member_names(tmp_path):
+    files = bundle_files("app", "1.0")
+    evil = {**files, "../evil.txt": b"x", "/tmp/abs.txt": b"x", "app-1.0/../../evil2.txt": b"x"}
+    archive = tar_in_order(tmp_path / "app-1.0.tar.gz", evil)
+    before = files_under(tmp_path)
+    code, out = run("bundle", "verify", str(archive))
+    assert code == 1, out
+    assert out.splitlines() == [
+        f"{archive}: FAILED",
+        "  ../evil.txt: unsafe member path (absolute or with '..'), not read",
+        "  /tmp/abs.txt: unsafe member path (absolute or with '..'), not read",
+        "  app-1.0/../../evil2.txt: unsafe member path (absolute or with '..'), not read"]
+    assert files_under(tmp_path) == before and not Path("/tmp/abs.txt").exists()
+
+
+def test_verify_names_a_repeated_member_and_a_changed_byte(tmp_path):
+    files = bundle_files("app", "1.0")
+    readme = "app-1.0/README.md"
+    archive = tar_in_order(tmp_path / "app-1.0.tar.gz", files, [*files, readme])  # README.md twice
+    code, out = run("bundle", "verify", str(archive))
+    assert code == 1 and f"  {readme}: more than once in the archive" in out, out
+    changed = tar_in_order(tmp_path / "changed.tar.gz", {**files, readme: b"app 1.1\n"})
+    code, out = run("bundle", "verify", str(changed))
+    assert code == 1, out
+    assert out.splitlines()[1:] == [f"  {readme}: sha256 does not match SHA256SUMS",
+                                    f"  {readme}: does not match index.json"]
+
+
+def test_a_lock_file_left_by_a_killed_publish_does_not_block(tmp_path):
+    archive = make_bundle(tmp_path, "app", "1.0")
+    target = tmp_path / "releases"
+    target.mkdir()
+    (target / ".releases.lock").write_bytes(b"")  # its holder is gone, and so is its flock
+    code, out = run("publish", str(archive), "--to", str(target))
+    assert code == 0 and out.startswith("published app 1.0"), out
+    assert not (target / ".releases.lock").exists()
