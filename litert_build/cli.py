@@ -156,7 +156,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     from doit.cmd_base import ModuleTaskLoader
-    from doit.doit_cmd import DoitMain
 
     from . import tasks
 
@@ -188,7 +187,32 @@ def _main(argv: list[str]) -> int:
     check = not (args[:1] and args[0] in NO_MANIFEST_COMMANDS)
     namespace = {"task_convert": tasks.task_convert, "task_bundle": tasks.task_bundle,
                  "task_report": tasks.task_report, "DOIT_CONFIG": tasks.doit_config(check_manifest=check)}
-    return DoitMain(ModuleTaskLoader(namespace)).run(args)
+    return _doit_main()(ModuleTaskLoader(namespace)).run(args)
+
+
+def _doit_main():
+    """doit's ``DoitMain`` whose commands report an unexpected exception (doit's database on a
+    full disk, a bug) as one located line, with the stack in a log, instead of a traceback."""
+    from doit.doit_cmd import DoitMain
+
+    def guard(command_class):
+        def execute(self, params, args):
+            try:
+                return command_class.execute(self, params, args)
+            except Exception as exc:  # noqa: BLE001 - doit would print the whole stack
+                from .failures import describe
+
+                name = command_class.get_name()
+                doing = "building" if name == "run" else f"running '{name}'"
+                print(f"litert-build: {describe(exc, doing, Path.cwd(), 'doit')}", file=sys.stderr)
+                return 1
+
+        return type(command_class.__name__, (command_class,), {"execute": execute})
+
+    class LiteRTBuildMain(DoitMain):
+        DOIT_CMDS = tuple(guard(cls) for cls in DoitMain.DOIT_CMDS)
+
+    return LiteRTBuildMain
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,7 @@ def load_arrays(root: Path, block: dict[str, Any], what: str) -> dict[str, np.nd
         try:
             with np.load(root / block["npz"], allow_pickle=False) as data:
                 arrays = {key: np.asarray(data[key]) for key in data.files}
-        except (OSError, ValueError, EOFError) as exc:  # not an npz, truncated, pickled objects
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not an npz, pickled objects
             raise ManifestError(f"{label} cannot be read as a .npz of arrays: {exc}.",
                                 field=f"{what}.npz") from None
     else:

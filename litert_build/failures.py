@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import re
 import sqlite3
 import time
 import traceback
@@ -29,6 +30,8 @@ def is_disk_full(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
         return True
+    if "No space left on device" in str(exc) or "[Errno 28]" in str(exc):  # e.g. TensorFlow's errors
+        return True
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and is_disk_full(cause)
 
@@ -39,6 +42,9 @@ def disk_full_message(exc: BaseException, doing: str) -> str:
     while found is not None and path is None:
         path = getattr(found, "filename", None)
         found = found.__cause__ or found.__context__
+    if path is None:  # doit's database errors name their file in the text
+        match = re.search(r"file(?:\(s\))? in '([^']+)'", str(exc))
+        path = match.group(1) if match else None
     where = f" writing {path}" if path else ""
     return (f"no space left on device{where} (while {doing}). Free some space and run again: "
             "nothing partial was left at a target path.")

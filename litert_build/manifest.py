@@ -58,20 +58,61 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "converter_options": {},
 }
 _VERIFY_COMMON = {"samples": 8, "seed": 0, "int_range": [0, 10]}
-# Tolerances per kind. "allclose": every element within atol + rtol*|keras|;
-# "mean_abs": mean |error| <= atol + rtol * mean |keras| (quantized outputs are
-# judged on the whole tensor, not on their worst element).
+# Default gate per kind. float32 (and aot, which compares with its base in another runtime)
+# use absolute tolerances: "allclose" (every element within atol + rtol*|keras|) and
+# "mean_abs" (mean |error| <= atol + rtol * mean |keras|). The quantized kinds use the
+# SQNR against the float Keras output (relative to the output's own scale, so one gate fits
+# every model); thresholds calibrated on a zoo of small models by bench/quant_gates.py
+# (the worst case seen, less a margin; see the README, "Verification of quantized variants").
+# Worst SQNR seen over the zoo (bench/quant_gates.py): float16 66.4 dB, dynamic_range 37.2,
+# int8 27.7, int16x8 42.1, ai-edge-quantizer int4 weights 17.6 and int8 weights 42.1; each gate
+# sits about 10 dB (noise ~3x the worst seen) below. A broken artifact scores near 0 dB.
+MIN_SQNR_DB = {"float32": 60.0, "float16": 50.0, "dynamic_range": 25.0, "int8": 18.0,
+               "int16x8": 30.0, "aeq": 25.0, "aot": 30.0}
+AEQ_MIN_SQNR_DB = {"wi4": 8.0, "wi2": 3.0}  # recipes with 4-bit / 2-bit weights: coarser
 VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
     "float32": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-4, "rtol": 1e-4},
+    **{kind: {**_VERIFY_COMMON, "metric": "sqnr", "min_sqnr_db": MIN_SQNR_DB[kind]}
+       for kind in ("float16", "dynamic_range", "int8", "int16x8", "aeq")},
+    # Compared with the base variant, run by another runtime (e.g. OpenVINO) on the same inputs.
+    "aot": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
+}
+# The absolute gates the quantized kinds had before SQNR, used when a user sets atol / rtol
+# (or an absolute metric) for such a kind: their numbers keep meaning what they said.
+ABSOLUTE_VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "float32": VERIFY_DEFAULTS["float32"],
     "float16": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-3, "rtol": 1e-2},
     "dynamic_range": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-3, "rtol": 0.05},
     "int8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
     "int16x8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
-    # int4 weights are coarse: judged like full int8 on the mean error.
     "aeq": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
-    # Compared with the base variant, run by another runtime (e.g. OpenVINO) on the same inputs.
-    "aot": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
+    "aot": VERIFY_DEFAULTS["aot"],
 }
+
+
+def min_sqnr_db(kind: str, recipe: str | None = None) -> float:
+    """The default SQNR gate of a kind (of an ai-edge-quantizer recipe, by its weight width)."""
+    if kind == "aeq" and recipe:
+        for width, value in AEQ_MIN_SQNR_DB.items():
+            if width in str(recipe):
+                return value
+    return MIN_SQNR_DB[kind]
+
+
+def verify_settings(kind: str, given: dict[str, Any], recipe: str | None = None) -> dict[str, Any]:
+    """The verify block of a variant: the kind's default gate under what the user gave.
+
+    Giving ``atol``/``rtol`` without a metric, or an absolute metric, selects the kind's
+    absolute default; ``metric: sqnr`` takes the kind's ``min_sqnr_db`` unless given.
+    """
+    metric = given.get("metric")
+    absolute = metric not in (None, "sqnr") or (metric is None and ("atol" in given or "rtol" in given))
+    base = ABSOLUTE_VERIFY_DEFAULTS[kind] if absolute else VERIFY_DEFAULTS[kind]
+    if base.get("metric") == "sqnr" or metric == "sqnr":
+        base = {**_VERIFY_COMMON, "metric": "sqnr", "min_sqnr_db": min_sqnr_db(kind, recipe)}
+    return deep_merge(base, given)
+
+
 # Fields only some kinds accept, with their defaults.
 KIND_FIELDS: dict[str, dict[str, Any]] = {
     "int8": {"io": "float", "strict": False},
@@ -194,8 +235,9 @@ def _read_yaml(path: Path, file: str) -> Any:
             "(e.g. `iconv -f latin1 -t utf-8`).", file=file) from None
     except OSError as exc:
         raise ManifestError(f"cannot be read: {exc.strerror or exc}.", file=file) from None
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # the reader checks the characters here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -213,7 +255,8 @@ def _read_yaml(path: Path, file: str) -> Any:
     except RecursionError:
         raise ManifestError("is nested too deeply to read.", file=file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _duplicate_errors(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple, str]]:
@@ -386,7 +429,7 @@ def _resolve_variant(
         settings.pop("calibration", None)
     if settings.get("eval"):
         settings["eval"] = {"metric": "accuracy", **settings["eval"]}
-    settings["verify"] = deep_merge(VERIFY_DEFAULTS[kind], settings.get("verify", {}))
+    settings["verify"] = verify_settings(kind, settings.get("verify", {}), raw.get("recipe"))
     settings.update(raw)
     return settings
 
@@ -464,9 +507,13 @@ def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> Mo
 
 
 def _non_finite(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
-    """YAML's .nan and .inf are numbers to JSON Schema; no tolerance or threshold may be one."""
+    """Values JSON Schema cannot rule out: YAML's .nan and .inf are numbers to it, but no
+    tolerance or threshold may be one; an ``int_range`` must not be empty."""
     if isinstance(value, float) and not math.isfinite(value):
         return [(path, f"must be a finite number, got {value}.")]
+    if path[-1:] == ("int_range",) and isinstance(value, list) and len(value) == 2 \
+            and all(isinstance(v, int) for v in value) and value[0] >= value[1]:
+        return [(path, f"{value} is empty: give [low, high) with low < high.")]
     if isinstance(value, dict):
         return [p for key, sub in value.items() for p in _non_finite(sub, path + (str(key),))]
     if isinstance(value, list):
@@ -509,7 +556,7 @@ def load_manifest(path: str | Path) -> Manifest:
 
     top_level = {k: v for k, v in data.items() if k not in ("models", "bundles")}
     top_level["models"] = {}  # models (and bundles) are validated one by one below
-    problems = _errors(top_level) + _duplicate_errors(top_level)
+    problems = _errors(top_level) + _duplicate_errors(top_level) + _non_finite(top_level)
     if problems:
         p, msg = problems[0]
         raise ManifestError(msg, file=file, field=_field_name(p))

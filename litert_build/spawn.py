@@ -66,7 +66,10 @@ def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subpro
             text=True, errors="replace",
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
-        result = json.loads(result_file.read_text()) if result_file.exists() else None
+        try:
+            result = json.loads(result_file.read_text())
+        except (OSError, ValueError):  # no result, or a partial one (killed, disk full)
+            result = None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result, proc
@@ -76,6 +79,10 @@ def failure_message(spec_json: dict[str, Any], result, proc) -> str:
     where = f"{spec_json['model']}:{spec_json['variant']}"
     if result is not None and result.get("error"):
         return f"{where}: {result['error']}"
+    if "No space left on device" in proc.stdout or "[Errno 28]" in proc.stdout:
+        return (f"{where}: no space left on device (the conversion worker could not write its files "
+                f"under {spec_json['root']}). Free some space and run again: nothing partial was left "
+                "at a target path.")
     tail = "\n".join(proc.stdout.splitlines()[-WORKER_LOG_TAIL:])
     return (f"{where}: the conversion worker exited with code {proc.returncode} and no result. "
             f"Last output:\n{tail}")

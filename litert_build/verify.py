@@ -7,7 +7,9 @@ so the comparison is always in the Keras model's float domain. Metrics:
 
 * ``allclose``: every element satisfies ``|litert - keras| <= atol + rtol * |keras|``;
 * ``mean_abs``: ``mean |litert - keras| <= atol + rtol * mean |keras|``;
-* ``max_abs``:  ``max |litert - keras| <= atol + rtol * max |keras|``.
+* ``max_abs``:  ``max |litert - keras| <= atol + rtol * max |keras|``;
+* ``sqnr``: ``10 log10(sum keras^2 / sum (litert - keras)^2) >= min_sqnr_db`` (relative to the
+  float output's own scale: the default of the quantized kinds).
 
 NaN or Inf in either output always fails (see :func:`non_finite_problem`).
 """
@@ -112,9 +114,29 @@ def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range,
     return batches
 
 
-def _check(metric: str, a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> tuple[bool, float]:
+SQNR_LIMIT_DB = 300.0  # |SQNR| is reported up to this: an exact match is 300 dB, not inf
+
+
+def sqnr_db(litert: np.ndarray, keras: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio of ``litert`` against ``keras``, in dB:
+    ``10 log10(sum keras^2 / sum (litert - keras)^2)``. Independent of the output's scale,
+    so one threshold fits a logit of 1e-3 and one of 1e3; finite (clipped to +-300 dB)."""
+    signal = float(np.sum(np.square(keras, dtype=np.float64)))
+    noise = float(np.sum(np.square(litert - keras, dtype=np.float64)))
+    if noise == 0.0:
+        return SQNR_LIMIT_DB
+    if signal == 0.0:
+        return -SQNR_LIMIT_DB
+    return float(np.clip(10.0 * np.log10(signal / noise), -SQNR_LIMIT_DB, SQNR_LIMIT_DB))
+
+
+def _check(metric: str, a: np.ndarray, b: np.ndarray, atol: float, rtol: float,
+           min_sqnr_db: float | None = None) -> tuple[bool, float]:
     """(passes, the number compared with the bound) for one output over all samples."""
     diff = np.abs(a - b)
+    if metric == "sqnr":
+        value = sqnr_db(a, b)
+        return value >= float(min_sqnr_db), value
     if metric == "allclose":
         outside = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
         return not outside.any(), float(np.count_nonzero(outside))
@@ -167,7 +189,8 @@ def verify(
     import keras
 
     metric = settings.get("metric", "allclose")
-    atol, rtol = float(settings["atol"]), float(settings["rtol"])
+    atol, rtol = float(settings.get("atol", 0.0)), float(settings.get("rtol", 0.0))
+    min_sqnr = settings.get("min_sqnr_db")
     if inputs is None:
         inputs = random_inputs(serving, int(settings["samples"]), int(settings["seed"]),
                                settings["int_range"], hints)
@@ -203,22 +226,27 @@ def verify(
         record["max_abs_error"] = float(diff.max(initial=0.0))
         record["mean_abs_error"] = float(diff.mean()) if diff.size else 0.0
         record["max_rel_error"] = float(rel.max(initial=0.0))
-        ok, value = _check(metric, a, b, atol, rtol)
+        record["sqnr_db"] = round(sqnr_db(a, b), 2)
+        record["mean_abs_keras"] = float(np.abs(b).mean()) if b.size else 0.0  # the output's scale
+        ok, value = _check(metric, a, b, atol, rtol, min_sqnr)
         ok = ok and all(np.isfinite([value, record["max_abs_error"], record["mean_abs_error"]]))
-        record["violations" if metric == "allclose" else metric] = value
+        if metric != "sqnr":
+            record["violations" if metric == "allclose" else metric] = value
         if not ok:
             failures.append(
-                f"'{name}': max abs error {record['max_abs_error']:.3g}, mean abs error "
-                f"{record['mean_abs_error']:.3g}, max rel error {record['max_rel_error']:.3g}"
+                f"'{name}': SQNR {record['sqnr_db']:.1f} dB, max abs error {record['max_abs_error']:.3g}, "
+                f"mean abs error {record['mean_abs_error']:.3g}, max rel error {record['max_rel_error']:.3g}"
                 + (f", {int(value)} element(s) outside" if metric == "allclose" else "")
             )
         outputs[name] = record
     if failures:
+        bound = f"SQNR >= {min_sqnr:g} dB" if metric == "sqnr" else f"{metric}, atol={atol:g}, rtol={rtol:g}"
+        loosen = "verify.min_sqnr_db" if metric == "sqnr" else "verify.atol/rtol"
         raise VerificationError(
-            f"the artifact disagrees with the Keras model ({metric}, atol={atol:g}, rtol={rtol:g}, "
-            f"{len(inputs)} {inputs_origin} samples): {'; '.join(failures)}. Loosen verify.atol/rtol "
-            "only if this error is expected."
+            f"the artifact disagrees with the Keras model ({bound}, {len(inputs)} {inputs_origin} "
+            f"samples): {'; '.join(failures)}. Loosen {loosen} only if this error is expected."
         )
+    gate = {"min_sqnr_db": float(min_sqnr)} if metric == "sqnr" else {"atol": atol, "rtol": rtol}
     return {
         "status": "passed",
         "runtime": STOCK_RUNTIME,
@@ -226,8 +254,7 @@ def verify(
         "samples": len(inputs),
         "seed": int(settings["seed"]),
         "metric": metric,
-        "atol": atol,
-        "rtol": rtol,
+        **gate,
         "outputs": outputs,
     }
 

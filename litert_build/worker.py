@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     root = Path(spec["root"])
 
     keras.utils.set_random_seed(0)  # builders that forget to seed still build the same model
+    _doing("loading the model")
     model = _load_model(root, spec, settings, model_name)
     weights_digest = weights_sha256(model)  # as built and loaded, before any export step
     from_hub = is_kerashub(model)
@@ -54,13 +54,16 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         # The artifact takes model inputs (token ids, images), not raw text: detach the
         # preprocessor (its configuration and files ship as assets instead).
         model.preprocessor = None
+    _doing("inferring the input signature")
     signature = infer_input_signature(model, model_name, settings.get("batch_size"), explicit)
     if hub is not None:
         signature = dataclasses.replace(signature, origin="kerashub")
     with graph_rewrites(model) if from_hub else contextlib.nullcontext([]) as rewrites:
         serving = make_serving_function(model, model_name, signature, settings.get("outputs"),
                                         hub.default_outputs if hub else ())
+    _doing("loading the calibration data")
     calibration = _calibration(root, settings, signature) if settings.get("calibration") else None
+    _doing("converting")
 
     # A quantized variant also converts float32 (from the same SavedModel) to measure its size;
     # an ai-edge-quantizer variant starts from that float32 artifact.
@@ -84,9 +87,11 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         aeq_record = {"recipe": settings["recipe"], **aeq.quantized_weights(flatbuffers[0], flatbuffer)}
         aeq.check_expected(aeq_record, settings.get("expect_quantized"), settings["recipe"])
 
+    _doing("checking the artifact's ops")
     inventory = op_inventory(flatbuffer)
     floats = float_ops(flatbuffer)
-    _check_ops(inventory, floats, settings)
+    _check_ops(inventory, floats, settings, flatbuffer)
+    _doing("verifying the artifact against Keras")
     verification = _verify(flatbuffer, serving, inventory, settings, calibration,
                            hub.hints if hub else None)
     eval_result = None
@@ -95,10 +100,12 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         from .evaluate import evaluate
         from .verify import LiteRTRunner
 
+        _doing("evaluating on the eval data")
         arrays = load_arrays(root, settings["eval"], "eval")
         eval_result = evaluate(LiteRTRunner(flatbuffer, signature.names), serving, arrays,
                                settings["eval"])
 
+    _doing("writing the artifact")
     tflite_path = root / spec["tflite"]
     manifest = _common_manifest(spec, flatbuffer, inventory, verification, weights_digest)
     manifest.update({
@@ -230,11 +237,12 @@ def _write_assets(folder: Path, model_name: str, preprocessor) -> dict[str, Any]
 
     from .artifacts import atomic_write_bytes
     from .export.kerashub import runtime_assets
+    from .safepath import inside
 
     files, record = runtime_assets(preprocessor)
     assets_dir = folder / f"{model_name}.assets"
-    for name, data in files.items():
-        atomic_write_bytes(assets_dir / name, data)
+    for name, data in files.items():  # names come from the preset's tokenizer: keep them inside
+        atomic_write_bytes(inside(assets_dir, name), data)
     record["folder"] = assets_dir.name
     record["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
     return record
@@ -262,11 +270,12 @@ def _calibration(root: Path, settings: dict[str, Any], signature) -> dict[str, A
     """Calibration samples (seeded selection) and the held-out rest used for verification."""
     import numpy as np
 
-    from .data import check_against_signature, load_arrays, samples
+    from .data import check_against_signature, load_arrays, samples, source_label
 
     block = settings["calibration"]
     arrays = load_arrays(root, block, "calibration")
-    count = check_against_signature(arrays, signature.tensors, "calibration")
+    count = check_against_signature(arrays, signature.tensors, "calibration",
+                                    label=source_label(block, "calibration"))
     order = np.random.default_rng(block["seed"]).permutation(count)
     used = order[: min(block["samples"], count)]
     held_out = order[len(used):][: settings["verify"]["samples"]]
@@ -279,7 +288,11 @@ def _calibration(root: Path, settings: dict[str, Any], signature) -> dict[str, A
     }
 
 
-def _check_ops(inventory, floats: dict[str, int], settings: dict[str, Any]) -> None:
+QUANTIZED_WEIGHT_KINDS = ("dynamic_range", "float16", "int8", "int16x8")  # aeq: expect_quantized
+
+
+def _check_ops(inventory, floats: dict[str, int], settings: dict[str, Any],
+               flatbuffer: bytes) -> None:
     if inventory.custom and not settings.get("converter_options", {}).get("allow_custom_ops"):
         raise ConversionError(f"the graph needs custom ops {sorted(inventory.custom)}.")
     if inventory.flex and not settings.get("allow_flex_ops"):
@@ -289,6 +302,16 @@ def _check_ops(inventory, floats: dict[str, int], settings: dict[str, Any]) -> N
             "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
             "with your app."
         )
+    if settings["kind"] in QUANTIZED_WEIGHT_KINDS:
+        from .export.inventory import MIN_WEIGHT_ELEMENTS, float_weights
+
+        left = float_weights(flatbuffer)
+        if left:
+            listed = ", ".join(f"{op} x{n}" for op, n in left.items())
+            raise ConversionError(
+                f"kind '{settings['kind']}' left the weights of these ops float32: {listed} (each "
+                f"with {MIN_WEIGHT_ELEMENTS:,}+ values). The artifact would be float in all but name; "
+                "check the calibration data and the converter's log, or use kind: float32.")
     if settings["kind"] == "int8" and settings.get("strict") and floats:
         listed = ", ".join(f"{op} x{n}" for op, n in floats.items())
         raise ConversionError(
@@ -334,13 +357,25 @@ def _summary(manifest: dict[str, Any]) -> str:
     parts = [f"{size:,} bytes ({ratio:.2f}x float32)" if manifest["kind"] != "float32" else f"{size:,} bytes"]
     if verification["status"] == "passed":
         err = max(o["max_abs_error"] for o in verification["outputs"].values())
-        parts.append(f"verified ({verification['samples']} samples, max abs error {err:.2g})")
+        sqnr = ""
+        if verification["metric"] == "sqnr":
+            worst = min(o["sqnr_db"] for o in verification["outputs"].values())
+            sqnr = f"SQNR {worst:.1f} dB >= {verification['min_sqnr_db']:g}, "
+        parts.append(f"verified ({verification['samples']} samples, {sqnr}max abs error {err:.2g})")
     else:
         parts.append(f"NOT verified: {verification['reason']}")
     if manifest["eval"]:
         e = manifest["eval"]
         parts.append(f"{e['metric']} {e['variant']:.4f} (Keras float {e['keras_float']:.4f})")
     return ", ".join(parts)
+
+
+_DOING = ["starting the conversion worker"]
+
+
+def _doing(what: str) -> None:
+    """What the worker is doing now, for the message of an unexpected failure."""
+    _DOING[0] = what
 
 
 def main(argv: list[str]) -> int:
@@ -351,14 +386,16 @@ def main(argv: list[str]) -> int:
         code = 0
     except (LiteRTBuildError, ManifestError) as exc:
         result, code = {"ok": False, "error": str(exc)}, 1
-    except Exception as exc:  # unexpected: keep the traceback's end for the user
-        tb = traceback.format_exc().strip().splitlines()
-        result = {
-            "ok": False,
-            "error": f"unexpected {type(exc).__name__}: {exc}\n" + "\n".join(tb[-15:]),
-        }
-        code = 1
-    Path(result_path).write_text(json.dumps(result))
+    except Exception as exc:  # a bug, or a full disk: one line for the user, the stack in a log
+        from .failures import describe
+
+        where = f"{spec['model']}:{spec['variant']}"
+        result, code = {"ok": False, "error": describe(exc, _DOING[0], Path(spec["root"]), where)}, 1
+    try:
+        Path(result_path).write_text(json.dumps(result))
+    except OSError as exc:  # e.g. the disk is full: say it on stdout, which the parent shows
+        print(f"litert-build worker: cannot write its result ({exc}); it was: {result}", flush=True)
+        return 1
     return code
 
 

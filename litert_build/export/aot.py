@@ -146,7 +146,7 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
     from ai_edge_litert.interpreter import Interpreter
 
     from ..errors import VerificationError
-    from ..verify import SIGNATURE_KEY, _check
+    from ..verify import SIGNATURE_KEY, _check, non_finite_problem
 
     interpreter = Interpreter(model_content=base)
     runner = interpreter.get_signature_runner(SIGNATURE_KEY)
@@ -180,12 +180,17 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
     report = {"status": "passed", "runtime": "ai_edge_litert.compiled_model.CompiledModel",
               "reference": "the base variant in ai_edge_litert.interpreter",
               "samples": verify["samples"], "seed": verify["seed"], "metric": verify["metric"],
-              "atol": verify["atol"], "rtol": verify["rtol"], "outputs": {}}
+              **{k: verify[k] for k in ("atol", "rtol", "min_sqnr_db") if k in verify}, "outputs": {}}
     failures = []
     for name in sorted(got):
         a = np.concatenate(got[name]).astype(np.float64)
         b = np.concatenate(want[name]).astype(np.float64)
-        ok, value = _check(verify["metric"], a, b, verify["atol"], verify["rtol"])
+        problem = non_finite_problem(name, a, b)
+        if problem:
+            failures.append(problem)
+            continue
+        ok, value = _check(verify["metric"], a, b, verify.get("atol", 0.0), verify.get("rtol", 0.0),
+                           verify.get("min_sqnr_db"))
         diff = np.abs(a - b)
         report["outputs"][name] = {"max_abs_error": float(diff.max(initial=0.0)),
                                    "mean_abs_error": float(diff.mean()) if diff.size else 0.0}

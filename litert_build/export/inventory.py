@@ -141,3 +141,35 @@ def float_ops(flatbuffer: bytes) -> dict[str, int]:
             if any(t >= 0 and subgraph.Tensors(t).Type() in float_types for t in outputs):
                 counts[name] += 1
     return dict(sorted(counts.items()))
+
+
+# Ops whose weights a quantized kind must turn into integers (or float16), by operand index.
+WEIGHT_OPERANDS = {"FULLY_CONNECTED": (1,), "CONV_2D": (1,), "DEPTHWISE_CONV_2D": (1,), "CONV_3D": (1,),
+                   "TRANSPOSE_CONV": (1,), "BATCH_MATMUL": (0, 1), "EMBEDDING_LOOKUP": (1,)}
+MIN_WEIGHT_ELEMENTS = 1024  # TF's converter leaves smaller weights float on purpose
+
+
+def float_weights(flatbuffer: bytes, min_elements: int = MIN_WEIGHT_ELEMENTS) -> dict[str, int]:
+    """Ops (with counts) whose weight operand is still a float32 constant of at least
+    ``min_elements`` values: in a quantized variant, weights the converter did not quantize."""
+    s = _schema()
+    model = s.Model.GetRootAsModel(flatbuffer, 0)
+    op_names = _enum_names(s.BuiltinOperator)
+    codes = [op_names.get(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()), "?")
+             for oc in (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))]
+    counts: Counter[str] = Counter()
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            name = codes[op.OpcodeIndex()]
+            for position in WEIGHT_OPERANDS.get(name, ()):
+                if position >= op.InputsLength() or op.Inputs(position) < 0:
+                    continue
+                tensor = subgraph.Tensors(op.Inputs(position))
+                buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() else None
+                constant = buffer is not None and (buffer.DataLength() or buffer.Size())
+                size = int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
+                if constant and tensor.Type() == s.TensorType.FLOAT32 and size >= min_elements:
+                    counts[name] += 1
+    return dict(sorted(counts.items()))
