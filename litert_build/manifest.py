@@ -65,11 +65,13 @@ _VERIFY_COMMON = {"samples": 8, "seed": 0, "int_range": [0, 10]}
 # every model); thresholds calibrated on a zoo of small models by bench/quant_gates.py
 # (the worst case seen, less a margin; see the README, "Verification of quantized variants").
 # Worst SQNR seen over the zoo (bench/quant_gates.py): float16 66.4 dB, dynamic_range 37.2,
-# int8 27.7, int16x8 42.1, ai-edge-quantizer int4 weights 17.6 and int8 weights 42.1; each gate
-# sits about 10 dB (noise ~3x the worst seen) below. A broken artifact scores near 0 dB.
-MIN_SQNR_DB = {"float32": 60.0, "float16": 50.0, "dynamic_range": 25.0, "int8": 18.0,
-               "int16x8": 30.0, "aeq": 25.0, "aot": 30.0}
-AEQ_MIN_SQNR_DB = {"wi4": 8.0, "wi2": 3.0}  # recipes with 4-bit / 2-bit weights: coarser
+# int8 27.7, int16x8 42.1, ai-edge-quantizer int4 weights 17.6 and int8 weights 42.1; and on the
+# test suite's MLP with an embedding input (tests/test_aeq.py): ai-edge-quantizer static int8
+# 16.3 dB, blockwise int4 19.0 dB. Each gate sits below the worst seen by at least ~4 dB (noise
+# 1.6x), most by ~10 dB; a broken artifact scores near 0 dB.
+MIN_SQNR_DB = {"float32": 60.0, "float16": 50.0, "dynamic_range": 25.0, "int8": 12.0,
+               "int16x8": 30.0, "aeq": 8.0, "aot": 30.0}
+AEQ_MIN_SQNR_DB = {"wi2": 3.0}  # recipes with 2-bit weights: coarser still
 VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
     "float32": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-4, "rtol": 1e-4},
     **{kind: {**_VERIFY_COMMON, "metric": "sqnr", "min_sqnr_db": MIN_SQNR_DB[kind]}
@@ -556,7 +558,9 @@ def load_manifest(path: str | Path) -> Manifest:
 
     top_level = {k: v for k, v in data.items() if k not in ("models", "bundles")}
     top_level["models"] = {}  # models (and bundles) are validated one by one below
-    problems = _errors(top_level) + _duplicate_errors(top_level) + _non_finite(top_level)
+    repeated = [((str(key),), f"given {len(lines)} times (lines {lines})")
+                for key, lines in getattr(data, "duplicates", {}).items()]
+    problems = _errors(top_level) + repeated + _duplicate_errors(top_level) + _non_finite(top_level)
     if problems:
         p, msg = problems[0]
         raise ManifestError(msg, file=file, field=_field_name(p))

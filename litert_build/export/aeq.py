@@ -51,17 +51,11 @@ def _constant_tensors(flatbuffer: bytes) -> tuple[dict[str, tuple[str, int]], di
     """name -> (type, bytes) of every constant tensor, and name -> ops that read it."""
     from ai_edge_litert import schema_py_generated as s
 
-    from .inventory import _enum_names
+    from .inventory import _enum_names, op_names_of
 
     types = _enum_names(s.TensorType)
-    op_names = _enum_names(s.BuiltinOperator)
     model = s.Model.GetRootAsModel(flatbuffer, 0)
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        oc = model.OperatorCodes(i)
-        custom = oc.CustomCode()
-        codes.append(custom.decode() if custom else op_names.get(max(oc.BuiltinCode(),
-                                                                     oc.DeprecatedBuiltinCode()), "?"))
+    codes = op_names_of(model)
     constants: dict[str, tuple[str, int]] = {}
     readers: dict[str, Counter] = {}
     for g in range(model.SubgraphsLength()):

@@ -7,6 +7,7 @@ stock runtime cannot load, such as those with Select TF (Flex) ops.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,29 @@ def _schema():
 
 def _enum_names(enum_class) -> dict[int, str]:
     return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def op_names_of(model) -> list[str]:
+    """The name of each operator code of a parsed model: the custom code (``FlexX``) or the
+    builtin operator's name."""
+    op_names = _enum_names(_schema().BuiltinOperator)
+    names = []
+    for i in range(model.OperatorCodesLength()):
+        oc = model.OperatorCodes(i)
+        custom = oc.CustomCode()
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        names.append(custom.decode() if custom else op_names.get(code, str(code)))
+    return names
+
+
+def operators(model) -> Iterator[tuple[Any, Any, str]]:
+    """(subgraph, operator, operator name) for every operator of every subgraph."""
+    codes = op_names_of(model)
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            yield subgraph, op, codes[op.OpcodeIndex()]
 
 
 def op_inventory(flatbuffer: bytes) -> OpInventory:
@@ -121,25 +145,14 @@ def float_ops(flatbuffer: bytes) -> dict[str, int]:
     """
     s = _schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
-    op_names = _enum_names(s.BuiltinOperator)
     float_types = {s.TensorType.FLOAT32, s.TensorType.FLOAT16}
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        oc = model.OperatorCodes(i)
-        custom = oc.CustomCode()
-        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
-        codes.append(custom.decode() if custom else op_names.get(code, str(code)))
     counts: Counter[str] = Counter()
-    for g in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(g)
-        for o in range(subgraph.OperatorsLength()):
-            op = subgraph.Operators(o)
-            name = codes[op.OpcodeIndex()]
-            if name == "DEQUANTIZE":
-                continue
-            outputs = [op.Outputs(k) for k in range(op.OutputsLength())]
-            if any(t >= 0 and subgraph.Tensors(t).Type() in float_types for t in outputs):
-                counts[name] += 1
+    for subgraph, op, name in operators(model):
+        if name == "DEQUANTIZE":
+            continue
+        outputs = [op.Outputs(k) for k in range(op.OutputsLength())]
+        if any(t >= 0 and subgraph.Tensors(t).Type() in float_types for t in outputs):
+            counts[name] += 1
     return dict(sorted(counts.items()))
 
 
@@ -154,22 +167,15 @@ def float_weights(flatbuffer: bytes, min_elements: int = MIN_WEIGHT_ELEMENTS) ->
     ``min_elements`` values: in a quantized variant, weights the converter did not quantize."""
     s = _schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
-    op_names = _enum_names(s.BuiltinOperator)
-    codes = [op_names.get(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()), "?")
-             for oc in (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))]
     counts: Counter[str] = Counter()
-    for g in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(g)
-        for o in range(subgraph.OperatorsLength()):
-            op = subgraph.Operators(o)
-            name = codes[op.OpcodeIndex()]
-            for position in WEIGHT_OPERANDS.get(name, ()):
-                if position >= op.InputsLength() or op.Inputs(position) < 0:
-                    continue
-                tensor = subgraph.Tensors(op.Inputs(position))
-                buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() else None
-                constant = buffer is not None and (buffer.DataLength() or buffer.Size())
-                size = int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
-                if constant and tensor.Type() == s.TensorType.FLOAT32 and size >= min_elements:
-                    counts[name] += 1
+    for subgraph, op, name in operators(model):
+        for position in WEIGHT_OPERANDS.get(name, ()):
+            if position >= op.InputsLength() or op.Inputs(position) < 0:
+                continue
+            tensor = subgraph.Tensors(op.Inputs(position))
+            buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() else None
+            constant = buffer is not None and (buffer.DataLength() or buffer.Size())
+            size = int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
+            if constant and tensor.Type() == s.TensorType.FLOAT32 and size >= min_elements:
+                counts[name] += 1
     return dict(sorted(counts.items()))
