@@ -3,6 +3,6 @@
 `doit` here builds every model in ./models.yaml (the bundled example).
 """
 
-from litert_build.tasks import doit_config, task_bundle, task_convert, task_report  # noqa: F401
+from litert_build.build.tasks import doit_config, task_bundle, task_convert, task_report  # noqa: F401
 
 DOIT_CONFIG = doit_config()

@@ -70,7 +70,7 @@ def main() -> None:
         (project / "zoo.py").write_text(ZOO)
         (project / "models.yaml").write_text(MANIFEST)
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "litert_build.cli", "--no-cache"], cwd=project,
+        out = subprocess.run([sys.executable, "-m", "litert_build.cli.main", "--no-cache"], cwd=project,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
         total = time.perf_counter() - start
         print(f"build of 4 artifacts: {total:.1f} s")

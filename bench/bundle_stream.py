@@ -2,7 +2,7 @@
 
     python bench/bundle_stream.py [--gb 1] [--format tar.gz] [--baseline-src DIR] [--keep DIR]
 
-Writes a bundle of about ``--gb`` GB with litert_build.archive.write_archive: two files of
+Writes a bundle of about ``--gb`` GB with litert_build.release.archive.write_archive: two files of
 random (incompressible) bytes listed as extra files, one tiny real model (y = x + x, written
 with the LiteRT flatbuffer schema, so the stock interpreter is imported and loads it), and
 index.json / SHA256SUMS laid out as bundle_contents lays them out. Then runs, each in its own
@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from litert_build.archive import CHUNK, write_archive
-from litert_build.artifacts import dumps_manifest
-from litert_build.statcache import hash_file
+from litert_build.release.archive import CHUNK, write_archive
+from litert_build.store.files import dumps_manifest
+from litert_build.store.statcache import hash_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tiny_tflite import tiny_model  # noqa: E402 - the tests' one-op model
@@ -82,7 +82,7 @@ def measure(args: list[str], cwd: Path, pythonpath: str | None) -> tuple[int, fl
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "litert_build.cli", *args], cwd=cwd, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "litert_build.cli.main", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = proc.stdout.read().decode(errors="replace")
     _, status, usage = os.wait4(proc.pid, 0)

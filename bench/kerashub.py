@@ -94,7 +94,7 @@ def main() -> None:
         for name in names:
             up_path = project / f"{name}.upstream.tflite"
             code_up, t_up, rss_up = measure(project, sys.executable, "upstream.py", name, str(up_path))
-            code_lb, t_lb, rss_lb = measure(project, sys.executable, "-m", "litert_build.cli",
+            code_lb, t_lb, rss_lb = measure(project, sys.executable, "-m", "litert_build.cli.main",
                                             "--no-cache", f"convert:{name}:float32")
             ours = project / "artifacts" / name / "1" / f"{name}.float32.tflite"
             rows.append((name, probe(up_path), t_up, rss_up, probe(ours), t_lb, rss_lb))

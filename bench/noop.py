@@ -33,7 +33,7 @@ RUN = """
 import sys
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
-from litert_build import tasks
+from litert_build.build import tasks
 
 checker, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 config = tasks.doit_config()

@@ -143,7 +143,7 @@ def main() -> int:
     subprocess.run(["cp", "-r", str(repo / "examples"), str(project)], check=True)
     env = {**os.environ, "LITERT_BUILD_CACHE": "off"}
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "litert_build.cli", "-n", "2", "convert"], cwd=project,
+    proc = subprocess.run([sys.executable, "-m", "litert_build.cli.main", "-n", "2", "convert"], cwd=project,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(f"built {len(MODELS) * len(KINDS)} variants in {time.monotonic() - started:.0f} s "
           f"(exit {proc.returncode})")

@@ -61,7 +61,7 @@ def main() -> None:
         (project / "bench_wide.py").write_text(WIDE)
         rng = np.random.default_rng(0)
         np.savez(project / "calib.npz", x=rng.standard_normal((120, 64)).astype("float32"))
-        proc = subprocess.run([sys.executable, "-m", "litert_build.cli", "--no-cache"], cwd=project,
+        proc = subprocess.run([sys.executable, "-m", "litert_build.cli.main", "--no-cache"], cwd=project,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
             raise SystemExit(proc.stdout)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import LiteRTBuildError
+from litert_build.errors import LiteRTBuildError
 
 LOG_FOLDER = Path(".litert-build") / "logs"
 

@@ -10,7 +10,7 @@ import platform
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
-from . import __version__
+from litert_build import __version__
 
 PACKAGES = ("tensorflow", "keras", "keras-hub", "ai-edge-litert", "ai-edge-quantizer")
 

@@ -56,7 +56,7 @@ def run_build(project: Path, *args: str, env: dict[str, str | None] | None = Non
         else:
             full_env[name] = value
     proc = subprocess.run(
-        [sys.executable, "-m", "litert_build.cli", *args],
+        [sys.executable, "-m", "litert_build.cli.main", *args],
         cwd=project, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     return Run(proc.returncode, proc.stdout)

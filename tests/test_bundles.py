@@ -222,7 +222,7 @@ def test_publish_is_immutable_and_indexed(project, tmp_path):
 def test_interrupted_publish_leaves_nothing_visible(project, tmp_path, monkeypatch):
     import fsspec.implementations.local as local
 
-    from litert_build.publish import publish
+    from litert_build.release.publish import publish
 
     folder, _ = project
     archive = folder / "artifacts/bundles/app-3.1.0.tar.gz"

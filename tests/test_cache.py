@@ -185,7 +185,7 @@ def test_in_memory_fsspec_cache(built, tmp_path, monkeypatch, capfd):
     """fsspec's memory:// filesystem lives in this process: build in-process twice."""
     import fsspec
 
-    from litert_build import cli
+    from litert_build.cli import main as cli
 
     project, _ = built
     fresh = clone(project, with_artifacts_of(project, tmp_path / "mem"))

@@ -452,7 +452,7 @@ def test_full_disk_says_so_leaves_nothing_partial_and_the_next_run_succeeds(tmp_
     case = Case(tmp_path, warm_cache)
     shutil.copy(case.project / "zoo.py", tmp_path / "zoo.py")
     shutil.copy(case.project / "models.yaml", tmp_path / "models.yaml")
-    build = f"LITERT_BUILD_CACHE=off {sys.executable} -m litert_build.cli"
+    build = f"LITERT_BUILD_CACHE=off {sys.executable} -m litert_build.cli.main"
     script = textwrap.dedent(rf'''
         set -u
         mount -t tmpfs -o size=6m tmpfs "{case.project}"

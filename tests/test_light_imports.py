@@ -9,8 +9,8 @@ from conftest import REPO
 
 CHECK = """
 import sys
-from litert_build.cli import main
-import litert_build, litert_build.plan, litert_build.tasks, litert_build.manifest
+from litert_build.cli.main import main
+import litert_build, litert_build.plan.specs, litert_build.build.tasks, litert_build.config.models_yaml
 rc = main(sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'ai_edge_litert'))
 print('HEAVY', heavy)

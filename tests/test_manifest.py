@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 from conftest import REPO, write
 
+from litert_build.config.models_yaml import load_manifest, schema
 from litert_build.errors import ManifestError
-from litert_build.manifest import load_manifest, schema
-from litert_build.plan import make_plan
+from litert_build.plan.specs import make_plan
 
 GOOD_MODULE = "import keras\n\ndef build():\n    return None\n"
 
@@ -180,7 +180,7 @@ def test_file_level_errors(tmp_path, text, field):
 
 
 def test_schema_file_is_published_json():
-    data = json.loads((REPO / "litert_build" / "schema.json").read_text())
+    data = json.loads((REPO / "litert_build" / "config" / "schema.json").read_text())
     assert data["properties"]["schema"] == {"const": 1, "description": data["properties"]["schema"][
         "description"]}
     assert "converterOptions" in data["$defs"]

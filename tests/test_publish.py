@@ -19,8 +19,8 @@ import fsspec
 import pytest
 from tiny_tflite import tiny_model
 
-from litert_build.archive import archive_bytes
-from litert_build.artifacts import dumps_manifest
+from litert_build.release.archive import archive_bytes
+from litert_build.store.files import dumps_manifest
 
 DATE = {"SOURCE_DATE_EPOCH": "1767225600"}  # 2026-01-01T00:00:00Z
 
@@ -59,7 +59,7 @@ def make_bundle(folder: Path, name: str, version: str, fmt: str = "tar.gz", payl
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "litert_build.cli", *args],
+    return subprocess.Popen([sys.executable, "-m", "litert_build.cli.main", *args],
                             env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -4,7 +4,7 @@ The report itself is tested on the bundled example in test_example_build.py (one
 
 from __future__ import annotations
 
-from litert_build.report import diff
+from litert_build.report.build_report import diff
 
 
 def test_diff_names_the_inputs_that_changed():

@@ -17,8 +17,8 @@ from pathlib import Path
 from conftest import REPO, load_json, run_build, write
 from test_cache import MANIFEST, ZOO
 
-from litert_build.cache import ArtifactCache
-from litert_build.reproduce import explain
+from litert_build.build.rebuild_check import explain
+from litert_build.store.artifact_cache import ArtifactCache
 
 
 def project_at(path: Path) -> Path:
@@ -79,7 +79,7 @@ def _provenance_matches(project: Path) -> None:
 def test_two_concurrent_builds_convert_each_task_once(tmp_path):
     project = project_at(tmp_path / "p")
     env = {**os.environ, "LITERT_BUILD_CACHE": str(project / ".cache")}
-    procs = [subprocess.Popen([sys.executable, "-m", "litert_build.cli"], cwd=project, env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", "litert_build.cli.main"], cwd=project, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
@@ -101,7 +101,7 @@ def test_kill_9_at_random_moments_leaves_nothing_partial(tmp_path):
     rng = random.Random(7)
     moments = [rng.uniform(0.5, 12.0) for _ in range(5)]
     for i, moment in enumerate(moments):
-        proc = subprocess.Popen([sys.executable, "-m", "litert_build.cli"], cwd=project, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "litert_build.cli.main"], cwd=project, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         time.sleep(moment)
@@ -161,7 +161,7 @@ def test_example_is_byte_identical_under_another_instruction_set(example_project
 
     # The manifest records the digest of the weights as loaded from source.weights.
     from examples.models import digits_classifier
-    from litert_build.weights import weights_sha256
+    from litert_build.worker.weights import weights_sha256
 
     model = digits_classifier()
     model.load_weights(REPO / "examples/weights/digits.weights.h5")

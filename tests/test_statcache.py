@@ -9,8 +9,9 @@ import threading
 import xxhash
 from conftest import write
 
-from litert_build import hashing, statcache
-from litert_build.statcache import StatCache
+from litert_build.plan import keys as hashing
+from litert_build.store import statcache
+from litert_build.store.statcache import StatCache
 
 
 def reads() -> int:
@@ -124,7 +125,7 @@ models:
 
 def test_plan_reads_a_shared_weights_file_once(tmp_path, monkeypatch):
     """Many tasks over one big weights file: the plan hashes it once, the next plan never."""
-    from litert_build.plan import make_plan
+    from litert_build.plan.specs import make_plan
 
     write(tmp_path / "zoo.py", "def m():\n    pass\n")
     (tmp_path / "w.bin").write_bytes(os.urandom(1 << 20))

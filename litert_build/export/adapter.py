@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConversionError, ManifestError
+from litert_build.errors import ConversionError, ManifestError
+
 from .signature import InputSignature
 
 DYNAMIC_DIM_EXAMPLE = 8  # stands in for a dynamic non-batch dimension when probing

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConversionError
+from litert_build.errors import ConversionError
 
 INTEGER_TYPES = {"INT2", "INT4", "INT8", "UINT8", "INT16"}
 

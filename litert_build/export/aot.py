@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConversionError
+from litert_build.errors import ConversionError
 
 # vendor -> (SDK Python module or None, what to install). Intel needs the openvino wheel
 # its plugin was linked against (libopenvino.so.2631 in ai-edge-litert 2.3).
@@ -43,7 +43,7 @@ def check_sdk(vendor: str) -> None:
     """Fail before compiling when the vendor's SDK is missing or empty."""
     module, install = SDKS[vendor]
     if vendor == "intel_openvino":
-        from ..versions import aot_versions
+        from litert_build.versions import aot_versions
 
         installed = aot_versions(vendor)["openvino"]
         if installed != OPENVINO_VERSION:
@@ -145,8 +145,8 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    from ..errors import VerificationError
-    from ..verify import SIGNATURE_KEY, _check, non_finite_problem
+    from litert_build.errors import VerificationError
+    from litert_build.worker.verify import SIGNATURE_KEY, _check, non_finite_problem
 
     interpreter = Interpreter(model_content=base)
     runner = interpreter.get_signature_runner(SIGNATURE_KEY)

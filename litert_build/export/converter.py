@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import ConversionError, ManifestError
+from litert_build.errors import ConversionError, ManifestError
 
 SIGNATURE_KEY = "serving_default"
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConversionError, ManifestError
+from litert_build.errors import ConversionError, ManifestError
 
 DEFAULT_SEQUENCE_LENGTH = 128
 DEFAULT_AUDIO_LENGTH = 16000  # samples: one second at 16 kHz
@@ -196,7 +196,7 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
             )
         inputs.append({"name": str(name), "shape": shape, "dtype": dtype})
     _check_max_length(model, lengths, model_name)
-    from ..verify import InputHints
+    from litert_build.worker.verify import InputHints
 
     vocabulary = getattr(getattr(model, "backbone", model), "vocabulary_size", None)
     int_ranges: dict[str, list[int]] = {}

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConversionError, ManifestError
+from litert_build.errors import ConversionError, ManifestError
 
 TENSOR_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/]*")
 

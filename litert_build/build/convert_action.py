@@ -7,10 +7,10 @@ for the first, then reuses its result):
 2. reuse the artifact already at the target paths if it was built from the same
    inputs (its manifest's ``build_key`` is this spec's cache key and its bytes match),
    storing it in the cache if the cache lacks it;
-3. else restore it from the artifact cache (:mod:`litert_build.cache`);
-4. else run the conversion worker (:mod:`litert_build.spawn`) and store the result in
+3. else restore it from the artifact cache (:mod:`litert_build.store.artifact_cache`);
+4. else run the conversion worker (:mod:`litert_build.build.workers`) and store the result in
    the cache;
-5. write the provenance statement (:mod:`litert_build.provenance`).
+5. write the provenance statement (:mod:`litert_build.release.provenance`).
 
 A failure removes the task's targets, so no target path holds a stale or partial file.
 """
@@ -25,14 +25,14 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
-from .cache import ArtifactCache, file_sha256, warn
-from .failures import guarded
-from .hashing import STATE_DIR
-from .provenance import provenance_path, statement
-from .safepath import inside
-from .spawn import TEMP_FOLDER, clean_stale_temps, failure_message, run_worker, temp_root
-from .versions import tool_versions
+from litert_build.build.workers import TEMP_FOLDER, clean_stale_temps, failure_message, run_worker, temp_root
+from litert_build.failures import guarded
+from litert_build.plan.keys import STATE_DIR
+from litert_build.release.provenance import provenance_path, statement
+from litert_build.store.artifact_cache import ArtifactCache, file_sha256, warn
+from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_quietly
+from litert_build.store.safepath import inside
+from litert_build.versions import tool_versions
 
 NO_CACHE_ENV = "LITERT_BUILD_NO_CACHE"
 

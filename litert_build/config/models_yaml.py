@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from .cache import resolve_location
-from .errors import ManifestError
-from .safepath import within
+from litert_build.errors import ManifestError
+from litert_build.store.artifact_cache import resolve_location
+from litert_build.store.safepath import within
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8", "aeq", "aot")
@@ -134,7 +134,7 @@ VARIANT_SCOPED = (
 @cache
 def schema() -> dict[str, Any]:
     """The published JSON Schema of models.yaml (litert_build/schema.json)."""
-    text = resources.files("litert_build").joinpath("schema.json").read_text()
+    text = resources.files("litert_build.config").joinpath("schema.json").read_text()
     return json.loads(text)
 
 

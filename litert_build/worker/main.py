@@ -1,6 +1,6 @@
 """The conversion worker: one child process per artifact.
 
-    python -m litert_build.worker SPEC.json RESULT.json
+    python -m litert_build.worker.main SPEC.json RESULT.json
 
 Loads the model, converts it, checks its ops, verifies it in the stock LiteRT
 interpreter and writes the artifact and its JSON manifest atomically. This is the
@@ -18,7 +18,7 @@ from typing import Any
 
 os.environ["KERAS_BACKEND"] = "tensorflow"  # before Keras is imported, whatever saved the model
 
-from .errors import ConversionError, LiteRTBuildError, ManifestError  # noqa: E402
+from litert_build.errors import ConversionError, LiteRTBuildError, ManifestError  # noqa: E402
 
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
@@ -27,12 +27,12 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
     import keras
 
-    from .export.adapter import make_serving_function
-    from .export.converter import convert
-    from .export.inventory import float_ops, op_inventory, signatures
-    from .export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
-    from .export.signature import infer_input_signature
-    from .weights import weights_sha256
+    from litert_build.export.adapter import make_serving_function
+    from litert_build.export.converter import convert
+    from litert_build.export.inventory import float_ops, op_inventory, signatures
+    from litert_build.export.kerashub import graph_rewrites, hub_signature, is_kerashub, tracked_layers
+    from litert_build.export.signature import infer_input_signature
+    from litert_build.worker.weights import weights_sha256
 
     model_name, variant = spec["model"], spec["variant"]
     settings = spec["settings"]
@@ -79,8 +79,8 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     float32_size = len(flatbuffers[-1])
     aeq_record = None
     if kind == "aeq":
-        from .export import aeq
-        from .export.converter import SIGNATURE_KEY
+        from litert_build.export import aeq
+        from litert_build.export.converter import SIGNATURE_KEY
 
         flatbuffer = aeq.quantize(flatbuffers[0], settings["recipe"], root,
                                   calibration["representative"] if calibration else None, SIGNATURE_KEY)
@@ -96,9 +96,9 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
                            hub.hints if hub else None)
     eval_result = None
     if settings.get("eval") and verification["status"] == "passed":
-        from .data import load_arrays
-        from .evaluate import evaluate
-        from .verify import LiteRTRunner
+        from litert_build.plan.data_files import load_arrays
+        from litert_build.worker.evaluate import evaluate
+        from litert_build.worker.verify import LiteRTRunner
 
         _doing("evaluating on the eval data")
         arrays = load_arrays(root, settings["eval"], "eval")
@@ -136,11 +136,11 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 def _common_manifest(spec: dict[str, Any], flatbuffer: bytes, inventory, verification,
                      weights_digest: str | None) -> dict[str, Any]:
     """The fields every signature manifest has, whatever made the artifact. ``weights_digest``
-    is :func:`litert_build.weights.weights_sha256` of the Keras model it was converted from
+    is :func:`litert_build.worker.weights.weights_sha256` of the Keras model it was converted from
     (an AOT artifact: its base artifact's)."""
     import hashlib
 
-    from .versions import tool_versions
+    from litert_build.versions import tool_versions
 
     settings = spec["settings"]
     return {
@@ -166,8 +166,8 @@ def _write_outputs(spec: dict[str, Any], flatbuffer: bytes, manifest: dict[str, 
     """The .tflite, then its manifest. The old manifest (and the provenance that names the
     files) goes first, so a visible manifest always matches the visible artifact, whenever
     the process is killed."""
-    from .artifacts import atomic_write_bytes, dumps_manifest, remove_quietly
-    from .provenance import provenance_path
+    from litert_build.release.provenance import provenance_path
+    from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_quietly
 
     root = Path(spec["root"])
     tflite_path, manifest_path = root / spec["tflite"], root / spec["manifest"]
@@ -181,9 +181,9 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
     import hashlib
     import json
 
-    from .export import aot
-    from .export.inventory import op_inventory
-    from .verify import skipped
+    from litert_build.export import aot
+    from litert_build.export.inventory import op_inventory
+    from litert_build.worker.verify import skipped
 
     settings, root = spec["settings"], Path(spec["root"])
     vendor, soc = settings["target"].split("/")
@@ -235,9 +235,9 @@ def _write_assets(folder: Path, model_name: str, preprocessor) -> dict[str, Any]
     """Tokenizer / image-preprocessing assets next to the artifact, with their sha256."""
     import hashlib
 
-    from .artifacts import atomic_write_bytes
-    from .export.kerashub import runtime_assets
-    from .safepath import inside
+    from litert_build.export.kerashub import runtime_assets
+    from litert_build.store.files import atomic_write_bytes
+    from litert_build.store.safepath import inside
 
     files, record = runtime_assets(preprocessor)
     assets_dir = folder / f"{model_name}.assets"
@@ -249,7 +249,7 @@ def _write_assets(folder: Path, model_name: str, preprocessor) -> dict[str, Any]
 
 
 def _load_model(root: Path, spec: dict[str, Any], settings: dict[str, Any], model_name: str):
-    from .sources import load_model
+    from litert_build.plan.sources import load_model
 
     try:
         return load_model(root, spec["source"], settings["safe_mode"], model_name)
@@ -270,7 +270,7 @@ def _calibration(root: Path, settings: dict[str, Any], signature) -> dict[str, A
     """Calibration samples (seeded selection) and the held-out rest used for verification."""
     import numpy as np
 
-    from .data import check_against_signature, load_arrays, samples, source_label
+    from litert_build.plan.data_files import check_against_signature, load_arrays, samples, source_label
 
     block = settings["calibration"]
     arrays = load_arrays(root, block, "calibration")
@@ -303,7 +303,7 @@ def _check_ops(inventory, floats: dict[str, int], settings: dict[str, Any],
             "with your app."
         )
     if settings["kind"] in QUANTIZED_WEIGHT_KINDS:
-        from .export.inventory import MIN_WEIGHT_ELEMENTS, float_weights
+        from litert_build.export.inventory import MIN_WEIGHT_ELEMENTS, float_weights
 
         left = float_weights(flatbuffer)
         if left:
@@ -324,8 +324,8 @@ def _verify(flatbuffer: bytes, serving, inventory, settings: dict[str, Any], cal
             hints=None) -> dict[str, Any]:
     import re
 
-    from .errors import VerificationError
-    from .verify import STOCK_RUNTIME, skipped, verify
+    from litert_build.errors import VerificationError
+    from litert_build.worker.verify import STOCK_RUNTIME, skipped, verify
 
     if inventory.flex:
         return skipped(
@@ -387,7 +387,7 @@ def main(argv: list[str]) -> int:
     except (LiteRTBuildError, ManifestError) as exc:
         result, code = {"ok": False, "error": str(exc)}, 1
     except Exception as exc:  # a bug, or a full disk: one line for the user, the stack in a log
-        from .failures import describe
+        from litert_build.failures import describe
 
         where = f"{spec['model']}:{spec['variant']}"
         result, code = {"ok": False, "error": describe(exc, _DOING[0], Path(spec["root"]), where)}, 1

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from .safepath import check_name
+from litert_build.store.safepath import check_name
 
 FORMATS = ("tar.gz", "zip")
 CHUNK = 1 << 20

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .hashing import STATE_DIR
+from litert_build.plan.keys import STATE_DIR
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
 
@@ -52,7 +52,7 @@ def temp_root(root: Path) -> Path:
 
 
 def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subprocess.CompletedProcess]:
-    """Run ``python -m litert_build.worker`` on one spec; (its result or None, the process)."""
+    """Run ``python -m litert_build.worker.main`` on one spec; (its result or None, the process)."""
     root = Path(spec_json["root"])
     parent = temp_root(root)
     parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +61,7 @@ def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subpro
         spec_file, result_file = tmp / "spec.json", tmp / "result.json"
         spec_file.write_text(json.dumps(spec_json))
         proc = subprocess.run(
-            [sys.executable, "-m", "litert_build.worker", str(spec_file), str(result_file)],
+            [sys.executable, "-m", "litert_build.worker.main", str(spec_file), str(result_file)],
             cwd=root, env=worker_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, errors="replace",
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-from .errors import ManifestError
-from .sources import _existing_file, _relative, module_file
+from litert_build.errors import ManifestError
+from litert_build.plan.sources import _existing_file, _relative, module_file
 
 
 def resolve_data_files(root: Path, model: str, variant: str, block: dict[str, Any], field: str) -> list[str]:

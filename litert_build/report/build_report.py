@@ -8,7 +8,7 @@ report (``artifacts/report.json``): which artifacts are new, gone or changed, an
 inputs' hashes changed. Charts (size, accuracy, latency per variant) are drawn with
 matplotlib and embedded as PNG data, so the HTML is one file.
 
-    python -m litert_build.report SPEC.json     # run by the doit task `report`
+    python -m litert_build.report.build_report SPEC.json     # run by the doit task `report`
 
 Runs in a child process: it imports the LiteRT interpreter and matplotlib.
 """
@@ -237,7 +237,7 @@ def build_report(spec: dict[str, Any]) -> dict[str, Any]:
     data_file = out / "report.json"
     previous = json.loads(data_file.read_text())["rows"] if data_file.is_file() else []
     changes = diff(previous, rows)
-    from .artifacts import atomic_write_bytes, dumps_manifest
+    from litert_build.store.files import atomic_write_bytes, dumps_manifest
 
     atomic_write_bytes(out / "report.md", markdown(rows, changes).encode())
     atomic_write_bytes(out / "report.html", page(rows, changes, charts(rows)).encode())

@@ -35,10 +35,10 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .archive import iter_members
-from .artifacts import dumps_manifest
-from .remote import UploadCorrupt, cat_or_none, put_bytes, put_file, sha256_and_size
-from .statcache import hash_file
+from litert_build.release.archive import iter_members
+from litert_build.store.files import dumps_manifest
+from litert_build.store.remote import UploadCorrupt, cat_or_none, put_bytes, put_file, sha256_and_size
+from litert_build.store.statcache import hash_file
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .artifacts import dumps_manifest
-from .remote import put_bytes, put_file, sha256_and_size, staged_name
-from .safepath import UnsafePath, check_name, inside
-from .statcache import hash_file
+from litert_build.store.files import dumps_manifest
+from litert_build.store.remote import put_bytes, put_file, sha256_and_size, staged_name
+from litert_build.store.safepath import UnsafePath, check_name, inside
+from litert_build.store.statcache import hash_file
 
 FORMAT = "v1"
 ENTRY = "entry.json"
@@ -162,7 +162,7 @@ class ArtifactCache:
 
     def _remove_stale_temps(self, base: str) -> None:
         """Staged uploads of killed stores (``.<name>.<pid>.<random>.tmp``, pid not alive)."""
-        from .spawn import STAGED_FILE, pid_alive
+        from litert_build.build.workers import STAGED_FILE, pid_alive
 
         try:
             found = self.fs.find(base)

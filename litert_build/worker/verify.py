@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import VerificationError
-from .export.adapter import ServingFunction, example_shape
+from litert_build.errors import VerificationError
+from litert_build.export.adapter import ServingFunction, example_shape
 
 STOCK_RUNTIME = "ai_edge_litert.interpreter"
 SIGNATURE_KEY = "serving_default"

@@ -8,7 +8,7 @@ Inside ``<name>-<version>/``::
                                                        signature summary and variant table
     SHA256SUMS                                         `sha256sum -c` format, every other file
 
-The archive's bytes depend only on those files (see :mod:`litert_build.archive`).
+The archive's bytes depend only on those files (see :mod:`litert_build.release.archive`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from .archive import CHUNK, content_size, iter_members, member_escapes, write_archive
-from .artifacts import atomic_writer, dumps_manifest
-from .failures import guarded
-from .provenance import provenance_path
-from .statcache import hash_file
-from .step import artifact_files
+from litert_build.build.convert_action import artifact_files
+from litert_build.failures import guarded
+from litert_build.release.archive import CHUNK, content_size, iter_members, member_escapes, write_archive
+from litert_build.release.provenance import provenance_path
+from litert_build.store.files import atomic_writer, dumps_manifest
+from litert_build.store.statcache import hash_file
 
 
 def bundle_contents(spec: dict[str, Any]) -> tuple[dict[str, Path | bytes], dict[str, Any]]:

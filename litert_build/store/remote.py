@@ -1,7 +1,7 @@
 """fsspec helpers shared by the artifact cache and publishing: staged uploads, streamed digests.
 
 A file appears at its final path only whole: it is written under a staged name beside it
-(``.<name>.<pid>.<random>.tmp``, the pattern :func:`litert_build.spawn.clean_stale_temps`
+(``.<name>.<pid>.<random>.tmp``, the pattern :func:`litert_build.build.workers.clean_stale_temps`
 removes once its process is gone) and moved into place.
 """
 

@@ -1,6 +1,6 @@
 """Plan -> doit tasks: one ``convert:<model>:<variant>`` task per build spec.
 
-Tasks are plain dicts (doit's own style). Their action (:mod:`litert_build.step`)
+Tasks are plain dicts (doit's own style). Their action (:mod:`litert_build.build.convert_action`)
 reuses, restores from cache or spawns the conversion worker; nothing here imports
 TensorFlow or Keras.
 """
@@ -15,14 +15,14 @@ from typing import Any
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from .artifacts import remove_quietly, remove_tree
-from .bundle import build_bundle
-from .errors import ManifestError
-from .failures import guarded
-from .hashing import STATE_DIR, XXH3Checker, settings_digest
-from .plan import make_plan, manifest_path
-from .reporter import BuildReporter
-from .step import build_record_path, convert_step, targets
+from litert_build.build.console import BuildReporter
+from litert_build.build.convert_action import build_record_path, convert_step, targets
+from litert_build.errors import ManifestError
+from litert_build.failures import guarded
+from litert_build.plan.keys import STATE_DIR, XXH3Checker, settings_digest
+from litert_build.plan.specs import make_plan, manifest_path
+from litert_build.release.bundle import build_bundle
+from litert_build.store.files import remove_quietly, remove_tree
 
 LATENCY_RUNS = 50  # invocations per artifact timed by the report
 
@@ -50,7 +50,7 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: b
 
 def exit_on_manifest_error() -> None:
     """Print a file-level models.yaml problem (located) and exit 1; return if the file is fine."""
-    from .manifest import load_manifest
+    from litert_build.config.models_yaml import load_manifest
 
     try:
         load_manifest(manifest_path())
@@ -196,7 +196,7 @@ def run_report(spec):
     with tempfile.TemporaryDirectory(prefix="litert-build-report-") as tmp:
         spec_file = Path(tmp) / "spec.json"
         spec_file.write_text(json.dumps(spec))
-        proc = subprocess.run([sys.executable, "-m", "litert_build.report", str(spec_file)],
+        proc = subprocess.run([sys.executable, "-m", "litert_build.report.build_report", str(spec_file)],
                               cwd=spec["root"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, errors="replace")
     if proc.returncode != 0:

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .artifacts import artifact_paths
-from .data import resolve_data_files
-from .errors import ManifestError
-from .hashing import file_digest, settings_digest
-from .manifest import VARIANT_SCOPED, Manifest, load_manifest
-from .safepath import UnsafePath, inside
-from .sources import resolve_source
-from .versions import tool_versions
+from litert_build.config.models_yaml import VARIANT_SCOPED, Manifest, load_manifest
+from litert_build.errors import ManifestError
+from litert_build.plan.data_files import resolve_data_files
+from litert_build.plan.keys import file_digest, settings_digest
+from litert_build.plan.sources import resolve_source
+from litert_build.store.files import artifact_paths
+from litert_build.store.safepath import UnsafePath, inside
+from litert_build.versions import tool_versions
 
 MANIFEST_ENV = "LITERT_BUILD_MANIFEST"
 
@@ -186,7 +186,7 @@ def _aot_specs(manifest: Manifest, model: str, model_settings: dict[str, Any], v
     Its key covers the base variant's key (hence the base artifact's bytes), the target,
     the backend options and the versions of the vendor's compiler packages.
     """
-    from .versions import aot_versions
+    from litert_build.versions import aot_versions
 
     base = next((s for s in specs if s.model == model and s.variant == settings["base"]), None)
     names = [f"{variant}.{t.replace('/', '_')}" for t in settings["targets"]]

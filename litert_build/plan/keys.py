@@ -4,7 +4,7 @@ doit decides whether a ``file_dep`` changed through a *checker*. Ours stores
 ``(mtime, size, xxh3_128)`` per file, like doit's MD5 checker, so a file whose
 timestamp did not move is not read at all, and a file that was only touched
 (same bytes, new mtime) is hashed but not considered changed. File digests come
-from the persistent stat cache (:mod:`litert_build.statcache`), so the plan and
+from the persistent stat cache (:mod:`litert_build.store.statcache`), so the plan and
 the checker of every task share one read of each file, in this run and later ones.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import xxhash
 from doit.dependency import FileChangedChecker
 
-from .statcache import stat_cache
+from litert_build.store.statcache import stat_cache
 
 STATE_DIR = ".litert-build"  # doit's database, the stat cache, locks and temp files
 

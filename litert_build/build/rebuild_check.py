@@ -17,11 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError
-from .plan import BuildSpec, make_plan, matches
-from .spawn import failure_message, run_worker
-from .step import artifact_files, targets, write_provenance
-from .weights import short
+from litert_build.build.convert_action import artifact_files, targets, write_provenance
+from litert_build.build.workers import failure_message, run_worker
+from litert_build.errors import ManifestError
+from litert_build.plan.specs import BuildSpec, make_plan, matches
+from litert_build.worker.weights import short
 
 
 def select(specs: list[BuildSpec], patterns: list[str]) -> list[BuildSpec]:

@@ -20,8 +20,8 @@ import os
 import sys
 from pathlib import Path
 
-from .plan import MANIFEST_ENV
-from .step import NO_CACHE_ENV
+from litert_build.build.convert_action import NO_CACHE_ENV
+from litert_build.plan.specs import MANIFEST_ENV
 
 
 def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
@@ -42,7 +42,7 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
 
 
 def cache_command(args: list[str]) -> int:
-    from .cache import ArtifactCache, parse_size
+    from litert_build.store.artifact_cache import ArtifactCache, parse_size
     parser = argparse.ArgumentParser(prog="litert-build cache")
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("info", help="where the cache is, how many entries, how many bytes")
@@ -73,7 +73,7 @@ def cache_command(args: list[str]) -> int:
 
 
 def bundle_verify_command(args: list[str]) -> int:
-    from .bundle import verify_bundle
+    from litert_build.release.bundle import verify_bundle
 
     if not args:
         print("usage: litert-build bundle verify ARCHIVE [ARCHIVE ...]")
@@ -93,7 +93,7 @@ def bundle_verify_command(args: list[str]) -> int:
 
 
 def publish_command(args: list[str]) -> int:
-    from .publish import PublishError, publish
+    from litert_build.release.publish import PublishError, publish
 
     parser = argparse.ArgumentParser(prog="litert-build publish",
                                      description="Copy a bundle and its release record to a target.")
@@ -124,10 +124,10 @@ def publish_command(args: list[str]) -> int:
 
 def project_cache_location() -> str | None:
     """The cache of the project in this folder, or the default one when there is no manifest."""
-    from .cache import resolve_location
-    from .errors import ManifestError
-    from .manifest import load_manifest
-    from .plan import manifest_path
+    from litert_build.config.models_yaml import load_manifest
+    from litert_build.errors import ManifestError
+    from litert_build.plan.specs import manifest_path
+    from litert_build.store.artifact_cache import resolve_location
 
     try:
         return load_manifest(manifest_path()).cache
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         print("litert-build: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - anything else is a bug: one line, stack in a log
-        from .failures import describe
+        from litert_build.failures import describe
 
         print(f"litert-build: {describe(exc, 'running litert-build', Path.cwd(), 'cli')}",
               file=sys.stderr)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     from doit.cmd_base import ModuleTaskLoader
 
-    from . import tasks
+    from litert_build.build import tasks
 
     manifest, no_cache, args = _take_options(argv)
     manifest = manifest or os.environ.get(MANIFEST_ENV)
@@ -175,7 +175,7 @@ def _main(argv: list[str]) -> int:
     if no_cache:
         os.environ[NO_CACHE_ENV] = "1"
     if args[:1] == ["verify"]:
-        from .reproduce import verify
+        from litert_build.build.rebuild_check import verify
 
         return verify(args[1:])
     if args[:1] == ["cache"]:
@@ -200,7 +200,7 @@ def _doit_main():
             try:
                 return command_class.execute(self, params, args)
             except Exception as exc:  # noqa: BLE001 - doit would print the whole stack
-                from .failures import describe
+                from litert_build.failures import describe
 
                 name = command_class.get_name()
                 doing = "building" if name == "run" else f"running '{name}'"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError
+from litert_build.errors import ManifestError
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 

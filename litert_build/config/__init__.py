@@ -1,0 +1,1 @@
+"""models.yaml -> validated settings: strict YAML, JSON Schema, defaults merged, located errors."""

@@ -1,0 +1,1 @@
+"""Release: deterministic archives, bundles, provenance statements, publishing."""

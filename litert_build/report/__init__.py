@@ -1,0 +1,1 @@
+"""The build report (a child process): latency, charts, report.md/.html."""
