@@ -63,7 +63,7 @@ def main() -> None:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    from litert_build.export.aot import _compiled_model
+    from litert_build.export.aot import compiled_model
 
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
@@ -99,7 +99,7 @@ def main() -> None:
             cdata = (folder / f"wide.{compiled}.tflite").read_bytes()
             meta = json.loads((folder / f"wide.{compiled}.json").read_text())
             t = time.perf_counter()
-            model = _compiled_model(cdata, {"intel_openvino_graph_backends": "cpu"})
+            model = compiled_model(cdata, {"intel_openvino_graph_backends": "cpu"})
             ins = {"x": model.create_input_buffer_by_name("serving_default", "x")}
             outs = {"logits": model.create_output_buffer_by_name("serving_default", "logits")}
             load = (time.perf_counter() - t) * 1000

@@ -22,8 +22,6 @@ from typing import Any
 
 from litert_build.errors import LiteRTBuildError
 
-LOG_FOLDER = Path(".litert-build") / "logs"
-
 
 def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -50,9 +48,8 @@ def disk_full_message(exc: BaseException, doing: str) -> str:
             "nothing partial was left at a target path.")
 
 
-def write_log(root: Path, name: str, text: str) -> Path | None:
-    """Save ``text`` as ``<root>/.litert-build/logs/<name>-<time>-<pid>.log``; None if impossible."""
-    folder = root / LOG_FOLDER
+def write_log(folder: Path, name: str, text: str) -> Path | None:
+    """Save ``text`` as ``<folder>/<name>-<time>-<pid>.log``; None if impossible."""
     path = folder / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -62,14 +59,14 @@ def write_log(root: Path, name: str, text: str) -> Path | None:
     return path
 
 
-def describe(exc: BaseException, doing: str, root: Path, log_name: str) -> str:
+def describe(exc: BaseException, doing: str, log_dir: Path, log_name: str) -> str:
     """One message for an exception that escaped while ``doing`` something."""
     if isinstance(exc, LiteRTBuildError):
         return str(exc)
     if is_disk_full(exc):
         return disk_full_message(exc, doing)
     text = "".join(traceback.format_exception(exc))
-    log = write_log(root, log_name, f"while {doing}:\n{text}")
+    log = write_log(log_dir, log_name, f"while {doing}:\n{text}")
     try:
         shown = log.relative_to(Path.cwd()) if log else None
     except ValueError:
@@ -80,11 +77,12 @@ def describe(exc: BaseException, doing: str, root: Path, log_name: str) -> str:
             f"in litert-build or a library it uses; please report it{where}.")
 
 
-def guarded(doing: str, log_name: str | Callable[..., str], root: Callable[..., Path] | None = None):
+def guarded(doing: str, log_name: str | Callable[..., str], log_dir: Callable[..., Path]):
     """Decorate a doit action: an unexpected exception becomes a ``TaskFailed`` message.
 
     ``log_name`` (or a function of the action's arguments giving it) names the log file;
-    ``root`` gives the project folder from the arguments (default: the working directory).
+    ``log_dir`` gives the folder for the traceback from the arguments (the project's
+    :func:`litert_build.plan.layout.log_dir`).
     """
 
     def wrap(action: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,7 +94,7 @@ def guarded(doing: str, log_name: str | Callable[..., str], root: Callable[..., 
                 return action(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - this is the place that reports them
                 name = log_name(*args, **kwargs) if callable(log_name) else log_name
-                folder = root(*args, **kwargs) if root else Path.cwd()
+                folder = log_dir(*args, **kwargs)
                 what = doing.format(name=name)
                 return TaskFailed(f"{name}: {describe(exc, what, folder, name)}")
 

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from litert_build.store.files import artifact_paths, atomic_write_bytes
+from litert_build.plan.layout import artifact_paths
+from litert_build.store.files import atomic_write_bytes
 
 
 def test_failed_replace_leaves_no_partial_file(tmp_path, monkeypatch):

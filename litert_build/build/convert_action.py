@@ -25,34 +25,25 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from litert_build.build.workers import TEMP_FOLDER, clean_stale_temps, failure_message, run_worker, temp_root
+from litert_build.build.workers import failure_message, run_worker
 from litert_build.failures import guarded
-from litert_build.plan.keys import STATE_DIR
-from litert_build.release.provenance import provenance_path, statement
+from litert_build.plan.layout import (
+    artifact_files,
+    assets_dir,
+    build_record_path,
+    lock_path,
+    log_dir,
+    targets,
+    temp_root,
+)
+from litert_build.release.provenance import statement
 from litert_build.store.artifact_cache import ArtifactCache, file_sha256, warn
 from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_quietly
 from litert_build.store.safepath import inside
+from litert_build.store.temps import TEMP_FOLDER, clean_stale_temps
 from litert_build.versions import tool_versions
 
 NO_CACHE_ENV = "LITERT_BUILD_NO_CACHE"
-
-
-def targets(spec: dict[str, Any]) -> tuple[Path, Path, Path]:
-    """(artifact, signature manifest, provenance statement) of a spec."""
-    root = Path(spec["root"])
-    tflite = root / spec["tflite"]
-    return tflite, root / spec["manifest"], provenance_path(tflite)
-
-
-def artifact_files(manifest: Path) -> list[str]:
-    """Files of one build, relative to the artifact's folder: .tflite, .json and assets."""
-    meta = json.loads(manifest.read_text())
-    names = [meta["artifact"]["file"], manifest.name]
-    assets = meta.get("assets") or {}
-    names += [f"{assets['folder']}/{name}" for name in sorted(assets.get("files", {}))]
-    for name in names:  # a manifest may come from a shared cache: its names must stay here
-        inside(manifest.parent, name)
-    return names
 
 
 def built_in_place(spec: dict[str, Any]) -> bool:
@@ -92,7 +83,7 @@ def write_provenance(spec: dict[str, Any]) -> None:
 
 
 @guarded("building {name}", lambda spec: f"{spec['model']}:{spec['variant']}",
-         lambda spec: Path(spec["root"]))
+         lambda spec: log_dir(Path(spec["root"])))
 def convert_step(spec: dict[str, Any]):
     """doit action: make the targets of one spec exist and match its inputs."""
     from filelock import FileLock
@@ -100,11 +91,11 @@ def convert_step(spec: dict[str, Any]):
     root = Path(spec["root"])
     tflite, manifest, intoto = targets(spec)
     where = f"{spec['model']}:{spec['variant']}"
-    lock_path = root / STATE_DIR / "locks" / f"{spec['model']}.{spec['variant']}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(lock_path):
+    lock = lock_path(root, spec["model"], spec["variant"])
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock):
         clean_stale_temps(tflite.parent)
-        clean_stale_temps(tflite.parent / f"{spec['model']}.assets")
+        clean_stale_temps(assets_dir(tflite, spec["model"]))
         clean_stale_temps(temp_root(root), TEMP_FOLDER)
         started = time.monotonic()
         cache = open_cache(spec)
@@ -132,15 +123,9 @@ def convert_step(spec: dict[str, Any]):
             return TaskFailed(f"{where}: could not write the provenance statement: {exc}")
         seconds = round(time.monotonic() - started, 2)
         record = {"outcome": outcome, "seconds": seconds, "build_key": key}
-        atomic_write_bytes(build_record_path(root, spec), dumps_manifest(record))
+        atomic_write_bytes(build_record_path(root, spec["model"], spec["variant"]), dumps_manifest(record))
     print(f"  {where}: {how} in {seconds:.1f}s", flush=True)
     return record  # doit keeps it as the task's values: the run summary counts outcomes
-
-
-def build_record_path(root: Path, spec: dict[str, Any]) -> Path:
-    """How the artifact at the target paths came to be (converted, restored, reused) and how
-    long it took: state, not an artifact (times differ run to run). Read by the build report."""
-    return root / STATE_DIR / "builds" / f"{spec['model']}.{spec['variant']}.json"
 
 
 def _restore(cache: ArtifactCache, spec: dict[str, Any], folder: Path) -> bool:

@@ -17,11 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from litert_build.build.convert_action import artifact_files, targets, write_provenance
+from litert_build.build.convert_action import write_provenance
 from litert_build.build.workers import failure_message, run_worker
 from litert_build.errors import ManifestError
+from litert_build.plan.layout import artifact_files, targets
 from litert_build.plan.specs import BuildSpec, make_plan, matches
-from litert_build.worker.weights import short
 
 
 def select(specs: list[BuildSpec], patterns: list[str]) -> list[BuildSpec]:
@@ -46,6 +46,11 @@ def first_difference(expected: bytes, actual: bytes) -> str | None:
         if a != b:
             return f"{where}, line {number}: built {a.strip()!r}, rebuilt {b.strip()!r}"
     return where
+
+
+def short(digest: str | None) -> str:
+    """The first 16 hex characters of a digest, for messages."""
+    return (digest or "none")[:16]
 
 
 def explain(built: dict[str, Any] | None, rebuilt: dict[str, Any] | None) -> str | None:

@@ -15,11 +15,13 @@ from typing import Any
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
+from litert_build.build.checker import XXH3Checker
 from litert_build.build.console import BuildReporter
-from litert_build.build.convert_action import build_record_path, convert_step, targets
+from litert_build.build.convert_action import convert_step
 from litert_build.errors import ManifestError
 from litert_build.failures import guarded
-from litert_build.plan.keys import STATE_DIR, XXH3Checker, settings_digest
+from litert_build.plan.keys import settings_digest
+from litert_build.plan.layout import STATE_DIR, assets_dir, build_record_path, log_dir, targets
 from litert_build.plan.specs import make_plan, manifest_path
 from litert_build.release.bundle import build_bundle
 from litert_build.store.files import remove_quietly, remove_tree
@@ -110,7 +112,7 @@ def task_convert():
             continue
         root = Path(spec.root)
         targets_abs = list(targets(spec.to_json()))  # .tflite, .json, .intoto.json
-        assets_dir = (root / spec.tflite).parent / f"{spec.model}.assets"  # KerasHub runtime assets
+        assets = assets_dir(root / spec.tflite, spec.model)  # KerasHub runtime assets
         yield {
             "name": spec.task_name,
             "doc": f"{spec.kind} -> {spec.tflite}",
@@ -118,7 +120,7 @@ def task_convert():
             "file_dep": [_path_for_doit(root, rel) for rel in spec.deps + spec.after],
             "targets": [_path_for_doit(root, str(path)) for path in targets_abs],
             "uptodate": [settings_changed(spec.settings_hash, spec.task_name)],
-            "clean": [(remove_quietly, targets_abs), (remove_tree, [assets_dir])],
+            "clean": [(remove_quietly, targets_abs), (remove_tree, [assets])],
         }
 
 
@@ -172,7 +174,7 @@ def task_report():
         return _no_task("report")
     root, artifacts_dir = plan.root, plan.artifacts_dir
     members = [{"task": s.task_name, "tflite": s.tflite, "manifest": s.manifest,
-                "record": build_record_path(root, s.to_json()).relative_to(root).as_posix()}
+                "record": build_record_path(root, s.model, s.variant).relative_to(root).as_posix()}
                for s in specs]
     spec = {"root": str(root), "folder": str(artifacts_dir), "members": members, "runs": LATENCY_RUNS}
     return {
@@ -185,12 +187,11 @@ def task_report():
     }
 
 
-@guarded("writing the report", "report", lambda spec: Path(spec["root"]))
+@guarded("writing the report", "report", lambda spec: log_dir(Path(spec["root"])))
 def run_report(spec):
     """doit action: the report is measured and drawn in a child process (LiteRT, matplotlib)."""
     import json
     import subprocess
-    import sys
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="litert-build-report-") as tmp:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from litert_build.plan.keys import STATE_DIR
+from litert_build.plan.layout import temp_root
+from litert_build.store.temps import temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
 
@@ -47,16 +47,12 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-def temp_root(root: Path) -> Path:
-    return root / STATE_DIR / "tmp"
-
-
 def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subprocess.CompletedProcess]:
     """Run ``python -m litert_build.worker.main`` on one spec; (its result or None, the process)."""
     root = Path(spec_json["root"])
     parent = temp_root(root)
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_folder_prefix(), dir=parent))
     try:
         spec_file, result_file = tmp / "spec.json", tmp / "result.json"
         spec_file.write_text(json.dumps(spec_json))
@@ -86,36 +82,3 @@ def failure_message(spec_json: dict[str, Any], result, proc) -> str:
     tail = "\n".join(proc.stdout.splitlines()[-WORKER_LOG_TAIL:])
     return (f"{where}: the conversion worker exited with code {proc.returncode} and no result. "
             f"Last output:\n{tail}")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-STAGED_FILE = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]{8}\.tmp$")  # .<name>.<pid>.<random>.tmp
-TEMP_FOLDER = re.compile(r"^(\d+)-[A-Za-z0-9_]+$")  # <pid>-<random>, under .litert-build/tmp
-
-
-def clean_stale_temps(folder: Path, pattern: re.Pattern[str] = STAGED_FILE) -> int:
-    """Remove the temp files (or folders) in ``folder`` whose owning process is gone."""
-    removed = 0
-    try:
-        children = list(folder.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    for child in children:
-        match = pattern.match(child.name)
-        if match is None or pid_alive(int(match.group(1))):
-            continue
-        if child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
-        removed += 1
-    return removed

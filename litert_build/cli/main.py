@@ -124,10 +124,10 @@ def publish_command(args: list[str]) -> int:
 
 def project_cache_location() -> str | None:
     """The cache of the project in this folder, or the default one when there is no manifest."""
+    from litert_build.config.cache_location import resolve_location
     from litert_build.config.models_yaml import load_manifest
     from litert_build.errors import ManifestError
     from litert_build.plan.specs import manifest_path
-    from litert_build.store.artifact_cache import resolve_location
 
     try:
         return load_manifest(manifest_path()).cache
@@ -148,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - anything else is a bug: one line, stack in a log
         from litert_build.failures import describe
+        from litert_build.plan.layout import log_dir
 
-        print(f"litert-build: {describe(exc, 'running litert-build', Path.cwd(), 'cli')}",
+        print(f"litert-build: {describe(exc, 'running litert-build', log_dir(Path.cwd()), 'cli')}",
               file=sys.stderr)
         return 1
 
@@ -201,10 +202,11 @@ def _doit_main():
                 return command_class.execute(self, params, args)
             except Exception as exc:  # noqa: BLE001 - doit would print the whole stack
                 from litert_build.failures import describe
+                from litert_build.plan.layout import log_dir
 
                 name = command_class.get_name()
                 doing = "building" if name == "run" else f"running '{name}'"
-                print(f"litert-build: {describe(exc, doing, Path.cwd(), 'doit')}", file=sys.stderr)
+                print(f"litert-build: {describe(exc, doing, log_dir(Path.cwd()), 'doit')}", file=sys.stderr)
                 return 1
 
         return type(command_class.__name__, (command_class,), {"execute": execute})

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
+from litert_build.config.cache_location import resolve_location
 from litert_build.errors import ManifestError
-from litert_build.store.artifact_cache import resolve_location
 from litert_build.store.safepath import within
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

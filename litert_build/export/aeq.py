@@ -51,9 +51,9 @@ def _constant_tensors(flatbuffer: bytes) -> tuple[dict[str, tuple[str, int]], di
     """name -> (type, bytes) of every constant tensor, and name -> ops that read it."""
     from ai_edge_litert import schema_py_generated as s
 
-    from .inventory import _enum_names, op_names_of
+    from .inventory import enum_names, op_names_of
 
-    types = _enum_names(s.TensorType)
+    types = enum_names(s.TensorType)
     model = s.Model.GetRootAsModel(flatbuffer, 0)
     codes = op_names_of(model)
     constants: dict[str, tuple[str, int]] = {}

@@ -120,7 +120,7 @@ def offload_summary(report: str) -> dict[str, Any]:
             "partitions": sum(int(c) for _, _, c in found), "report": report.strip()}
 
 
-def _compiled_model(compiled: bytes, options: dict[str, Any]):
+def compiled_model(compiled: bytes, options: dict[str, Any]):
     from ai_edge_litert.compiled_model import CompiledModel
     from ai_edge_litert.hardware_accelerator import HardwareAccelerator
     from ai_edge_litert.options import (
@@ -146,12 +146,13 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
     from ai_edge_litert.interpreter import Interpreter
 
     from litert_build.errors import VerificationError
-    from litert_build.worker.verify import SIGNATURE_KEY, _check, non_finite_problem
+
+    from .compare import SIGNATURE_KEY, check_metric, non_finite_problem
 
     interpreter = Interpreter(model_content=base)
     runner = interpreter.get_signature_runner(SIGNATURE_KEY)
     try:
-        model = _compiled_model(compiled, options)
+        model = compiled_model(compiled, options)
     except Exception as exc:
         raise VerificationError(f"the compiled artifact does not load with CompiledModel: {exc}") from exc
     outputs = model.get_output_tensor_details(SIGNATURE_KEY)
@@ -189,7 +190,7 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
         if problem:
             failures.append(problem)
             continue
-        ok, value = _check(verify["metric"], a, b, verify.get("atol", 0.0), verify.get("rtol", 0.0),
+        ok, value = check_metric(verify["metric"], a, b, verify.get("atol", 0.0), verify.get("rtol", 0.0),
                            verify.get("min_sqnr_db"))
         diff = np.abs(a - b)
         report["outputs"][name] = {"max_abs_error": float(diff.max(initial=0.0)),

@@ -30,14 +30,14 @@ def _schema():
     return schema_py_generated
 
 
-def _enum_names(enum_class) -> dict[int, str]:
+def enum_names(enum_class) -> dict[int, str]:
     return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
 
 
 def op_names_of(model) -> list[str]:
     """The name of each operator code of a parsed model: the custom code (``FlexX``) or the
     builtin operator's name."""
-    op_names = _enum_names(_schema().BuiltinOperator)
+    op_names = enum_names(_schema().BuiltinOperator)
     names = []
     for i in range(model.OperatorCodesLength()):
         oc = model.OperatorCodes(i)
@@ -60,7 +60,7 @@ def operators(model) -> Iterator[tuple[Any, Any, str]]:
 def op_inventory(flatbuffer: bytes) -> OpInventory:
     s = _schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
-    op_names = _enum_names(s.BuiltinOperator)
+    op_names = enum_names(s.BuiltinOperator)
     codes = []
     for i in range(model.OperatorCodesLength()):
         oc = model.OperatorCodes(i)
@@ -85,7 +85,7 @@ def op_inventory(flatbuffer: bytes) -> OpInventory:
 
 def _tensor_json(subgraph, index: int, name: str, position: int) -> dict[str, Any]:
     s = _schema()
-    types = _enum_names(s.TensorType)
+    types = enum_names(s.TensorType)
     tensor = subgraph.Tensors(index)
     shape = [int(d) for d in tensor.ShapeAsNumpy()] if tensor.ShapeLength() else []
     signature = (

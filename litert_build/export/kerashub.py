@@ -196,7 +196,7 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
             )
         inputs.append({"name": str(name), "shape": shape, "dtype": dtype})
     _check_max_length(model, lengths, model_name)
-    from litert_build.worker.verify import InputHints
+    from .signature import InputHints
 
     vocabulary = getattr(getattr(model, "backbone", model), "vocabulary_size", None)
     int_ranges: dict[str, list[int]] = {}

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from litert_build.errors import ConversionError, ManifestError
 
@@ -219,3 +221,16 @@ def _explicit_signature(
         )
     # A subclassed model given several inputs is called with a dict keyed by name.
     return InputSignature(tensors, "dict", "manifest")
+
+
+@dataclass
+class InputHints:
+    """What valid verification inputs look like, where random values would not be valid.
+
+    ``int_ranges``: [low, high) per input name (token ids below the vocabulary size,
+    padding masks of ones); ``fixed``: arrays used as they are (e.g. the positions of
+    image tokens in a multimodal prompt).
+    """
+
+    int_ranges: dict[str, list[int]] = field(default_factory=dict)
+    fixed: dict[str, np.ndarray] = field(default_factory=dict)

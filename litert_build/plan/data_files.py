@@ -6,17 +6,15 @@ heavy; loading and checking the arrays happens in the worker.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 from litert_build.errors import ManifestError
-from litert_build.plan.sources import _existing_file, _relative, module_file
+from litert_build.plan.layout import project_relative
+from litert_build.plan.sources import existing_file, module_file
 
 
 def resolve_data_files(root: Path, model: str, variant: str, block: dict[str, Any], field: str) -> list[str]:
@@ -29,8 +27,8 @@ def resolve_data_files(root: Path, model: str, variant: str, block: dict[str, An
             model=model, variant=variant, field=field,
         )
     if "npz" in block:
-        path = _existing_file(root, block["npz"], f"{field}.npz", model)
-        return [_relative(root, path)]
+        path = existing_file(root, block["npz"], f"{field}.npz", model)
+        return [project_relative(root, path)]
     module = block["builder"].partition(":")[0]
     origin = module_file(root, module)
     if origin is None:
@@ -38,139 +36,4 @@ def resolve_data_files(root: Path, model: str, variant: str, block: dict[str, An
             f"module '{module}' not found (the folder of models.yaml, {root}, is on sys.path).",
             model=model, variant=variant, field=f"{field}.builder",
         )
-    return [_relative(root, origin)]
-
-
-def source_label(block: dict[str, Any], what: str) -> str:
-    """How messages name a data block: ``calibration file 'data/c.npz'`` or its builder."""
-    if "npz" in block:
-        return f"{what} file '{block['npz']}'"
-    return f"{what} builder '{block['builder']}'"
-
-
-def load_arrays(root: Path, block: dict[str, Any], what: str) -> dict[str, np.ndarray]:
-    """Load a data block as {name: array with samples on the first axis}, every value finite."""
-    import numpy as np
-
-    label = source_label(block, what)
-    if "npz" in block:
-        try:
-            with np.load(root / block["npz"], allow_pickle=False) as data:
-                arrays = {key: np.asarray(data[key]) for key in data.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not an npz, pickled objects
-            raise ManifestError(f"{label} cannot be read as a .npz of arrays: {exc}.",
-                                field=f"{what}.npz") from None
-    else:
-        arrays = _from_builder(root, block, what, label)
-    check_finite(arrays, label, what)
-    return arrays
-
-
-def _from_builder(root: Path, block: dict[str, Any], what: str, label: str) -> dict[str, np.ndarray]:
-    import numpy as np
-
-    module_name, _, function = block["builder"].partition(":")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    func = getattr(importlib.import_module(module_name), function, None)
-    if not callable(func):
-        raise ManifestError(f"'{module_name}' has no function '{function}'.", field=f"{what}.builder")
-    try:
-        result = func()
-    except Exception as exc:
-        raise ManifestError(f"{label} raised {type(exc).__name__}: {exc}", field=f"{what}.builder") from exc
-    if isinstance(result, dict):
-        return {str(k): np.asarray(v) for k, v in result.items()}
-    rows = list(result)
-    if not rows or not all(isinstance(r, dict) for r in rows):
-        raise ManifestError(
-            f"{label} must return a dict of arrays or an iterable of input dicts.",
-            field=f"{what}.builder",
-        )
-    return {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
-
-
-def check_finite(arrays: dict[str, np.ndarray], label: str, what: str) -> None:
-    """NaN or Inf in calibration or eval data is an error naming the array and first bad sample:
-    calibrating on it gives a model that is float in all but name, evaluating on it proves nothing."""
-    import numpy as np
-
-    for key in sorted(arrays):
-        array = arrays[key]
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.integer):
-            continue
-        bad = ~np.isfinite(array)
-        if not bad.any():
-            continue
-        rows = np.flatnonzero(bad.reshape(len(array), -1).any(axis=1)) if array.ndim else [0]
-        first = int(rows[0])
-        value = array.reshape(len(array), -1)[first][bad.reshape(len(array), -1)[first]][0] \
-            if array.ndim else array.item()
-        total = len(array) if array.ndim else 1
-        raise ManifestError(
-            f"{label}, array '{key}': sample {first} holds {value} ({len(rows)} of {total} samples "
-            "have NaN or Inf). Clean the data: non-finite values cannot calibrate or check a model.",
-            field=what,
-        )
-
-
-def check_against_signature(
-    arrays: dict[str, np.ndarray], tensors, what: str, extra_keys: tuple[str, ...] = (),
-    label: str | None = None,
-) -> int:
-    """Check names, shapes and dtypes of sample arrays against the input signature.
-
-    Each input's array has the samples on its first axis, and one sample has the
-    input's shape without its batch dimension: input [1, 64] -> array [N, 64].
-    Returns N. Floats may be given in any float precision and integers in any integer
-    type (they are cast); a float given for an integer input or the reverse is an error.
-    ``label`` names the data's file or builder in every message.
-    """
-    import numpy as np
-
-    label = label or f"the {what} data"
-    names = [t.name for t in tensors]
-    missing = [n for n in names if n not in arrays]
-    unknown = [k for k in arrays if k not in names and k not in extra_keys]
-    if missing or unknown:
-        raise ManifestError(
-            f"{label} has arrays {sorted(arrays)}; the model's inputs are {names}"
-            + (f" (missing: {missing})" if missing else "")
-            + (f" (not inputs: {unknown})" if unknown else "") + ".",
-            field=what,
-        )
-    counts = set()
-    for t in tensors:
-        array = arrays[t.name]
-        expected = ("N",) + tuple("?" if d is None else d for d in t.shape[1:])
-        shape_ok = array.ndim == len(t.shape) and all(
-            want is None or want == got for want, got in zip(t.shape[1:], array.shape[1:], strict=False)
-        )
-        if not shape_ok:
-            raise ManifestError(
-                f"{label}, array '{t.name}': expected samples of shape {list(expected)} (the input is "
-                f"{list(t.shape)}, batch first), got an array of shape {list(array.shape)}.",
-                field=what,
-            )
-        want_float = np.issubdtype(np.dtype(t.dtype), np.floating)
-        got_float = np.issubdtype(array.dtype, np.floating)
-        got_int = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
-        if (want_float and not got_float) or (not want_float and not got_int):
-            raise ManifestError(
-                f"{label}, array '{t.name}': expected dtype {t.dtype}, got {array.dtype}.", field=what
-            )
-        counts.add(array.shape[0])
-    if len(counts) != 1:
-        raise ManifestError(
-            f"{label}: the arrays have different sample counts: "
-            f"{ {t.name: int(arrays[t.name].shape[0]) for t in tensors} }.",
-            field=what,
-        )
-    return counts.pop()
-
-
-def samples(arrays: dict[str, np.ndarray], tensors, indices) -> list[list[np.ndarray]]:
-    """One list of batch-1 input arrays (signature order, signature dtype) per index."""
-    return [
-        [arrays[t.name][i : i + 1].astype(t.dtype) for t in tensors] for i in indices
-    ]
+    return [project_relative(root, origin)]

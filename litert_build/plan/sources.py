@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.errors import ManifestError
+from litert_build.plan.layout import project_relative
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -42,14 +43,7 @@ class ResolvedSource:
         }
 
 
-def _relative(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()  # outside the project: keep it absolute
-
-
-def _existing_file(root: Path, value: str, field_name: str, model: str) -> Path:
+def existing_file(root: Path, value: str, field_name: str, model: str) -> Path:
     path = (root / value).resolve()
     if not path.is_file():
         raise ManifestError(
@@ -97,13 +91,13 @@ def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> Resolved
                     f"'{key}' goes with 'builder:', not with 'keras:' (a .keras file holds its "
                     "weights).", model=model, field=f"source.{key}",
                 )
-        path = _existing_file(root, source["keras"], "source.keras", model)
+        path = existing_file(root, source["keras"], "source.keras", model)
         if not path.name.endswith(KERAS_SUFFIXES):
             raise ManifestError(
                 f"'{source['keras']}' is not a Keras model file: expected one of "
                 f"{', '.join(KERAS_SUFFIXES)}.", model=model, field="source.keras",
             )
-        rel = _relative(root, path)
+        rel = project_relative(root, path)
         return ResolvedSource(kind="keras", path=rel, files=[rel])
 
     module, _, function = source["builder"].partition(":")
@@ -115,10 +109,10 @@ def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> Resolved
             model=model, field="source.builder",
         )
     resolved = ResolvedSource(kind="builder", module=module, function=function)
-    files = [_relative(root, origin)]
+    files = [project_relative(root, origin)]
     if "weights" in source:
-        weights = _existing_file(root, source["weights"], "source.weights", model)
-        resolved.weights = _relative(root, weights)
+        weights = existing_file(root, source["weights"], "source.weights", model)
+        resolved.weights = project_relative(root, weights)
         files.append(resolved.weights)
     for pattern in source.get("deps", []):
         matches = sorted(glob.glob(str(root / pattern), recursive=True))
@@ -128,7 +122,7 @@ def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> Resolved
                 f"glob '{pattern}' matches no file (relative to {root}).",
                 model=model, field="source.deps",
             )
-        files.extend(_relative(root, Path(m)) for m in matches)
+        files.extend(project_relative(root, Path(m)) for m in matches)
     resolved.files = sorted(set(files), key=files.index)
     return resolved
 
@@ -154,75 +148,12 @@ def _resolve_preset(root: Path, model: str, source: dict[str, Any]) -> ResolvedS
             model=model, field="source.preset",
         )
     files = sorted(
-        _relative(root, p) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        project_relative(root, p) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
     )
     if not any(Path(f).name in ("config.json", "task.json") for f in files):
         raise ManifestError(
             f"'{value}' is not a KerasHub preset folder (no config.json or task.json in it).",
             model=model, field="source.preset",
         )
-    return ResolvedSource(kind="preset", path=_relative(root, folder), function=source.get("task"),
+    return ResolvedSource(kind="preset", path=project_relative(root, folder), function=source.get("task"),
                           files=files)
-
-
-# ------------------------------------------------------------------ worker side
-
-
-def load_model(root: Path, source: dict[str, Any], safe_mode: bool, model_name: str):
-    """Load the Keras model a resolved source describes. Imports Keras: worker only."""
-    import keras
-
-    if source["kind"] == "keras":
-        return keras.saving.load_model(root / source["path"], compile=False, safe_mode=safe_mode)
-    if source["kind"] == "preset":
-        return _load_preset(root / source["path"], source.get("function"), model_name)
-
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    module = importlib.import_module(source["module"])
-    builder = getattr(module, source["function"], None)
-    if not callable(builder):
-        raise ManifestError(
-            f"'{source['module']}' has no function '{source['function']}'.",
-            model=model_name, field="source.builder",
-        )
-    model = builder()
-    if not isinstance(model, keras.Model):
-        raise ManifestError(
-            f"builder '{source['module']}:{source['function']}' returned "
-            f"{type(model).__name__}, not a keras.Model.",
-            model=model_name, field="source.builder",
-        )
-    if source.get("weights"):
-        try:
-            model.load_weights(root / source["weights"])
-        except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise ManifestError(
-                f"weights file '{source['weights']}' does not fit the model that builder "
-                f"'{source['module']}:{source['function']}' returns ({type(exc).__name__}: {first[:400]}). "
-                "Save the weights from this architecture (model.save_weights) or fix the builder.",
-                model=model_name, field="source.weights",
-            ) from exc
-    return model
-
-
-def _load_preset(folder: Path, task: str | None, model_name: str):
-    """Load a local preset as the task class it names (or ``task``), or as a backbone."""
-    import json
-
-    import keras_hub
-
-    if task is None:
-        task_file = folder / "task.json"
-        if task_file.is_file():
-            task = json.loads(task_file.read_text()).get("class_name")
-    if task is None:  # a backbone-only preset
-        return keras_hub.models.Backbone.from_preset(str(folder))
-    cls = getattr(keras_hub.models, task, None)
-    if cls is None or not hasattr(cls, "from_preset"):
-        raise ManifestError(
-            f"'{task}' is not a KerasHub model class (keras_hub.models.{task} does not exist).",
-            model=model_name, field="source.task",
-        )
-    return cls.from_preset(str(folder))

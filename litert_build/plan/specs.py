@@ -12,8 +12,8 @@ from litert_build.config.models_yaml import VARIANT_SCOPED, Manifest, load_manif
 from litert_build.errors import ManifestError
 from litert_build.plan.data_files import resolve_data_files
 from litert_build.plan.keys import file_digest, settings_digest
+from litert_build.plan.layout import artifact_paths, project_relative
 from litert_build.plan.sources import resolve_source
-from litert_build.store.files import artifact_paths
 from litert_build.store.safepath import UnsafePath, inside
 from litert_build.versions import tool_versions
 
@@ -174,7 +174,7 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
         members=[{"task": s.task_name, "model": s.model, "variant": s.variant, "version": s.version,
                   "tflite": s.tflite, "manifest": s.manifest} for s in members],
         files=list(settings["files"]),
-        archive=_rel(manifest.root, archive),
+        archive=project_relative(manifest.root, archive),
         settings_hash=settings_digest({"bundle": settings, "tools": tool_versions()}),
     )
 
@@ -254,13 +254,6 @@ def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], varian
         settings_hash=settings_hash,
         cache_key=cache_key,
         cache=manifest.cache,
-        tflite=_rel(manifest.root, tflite),
-        manifest=_rel(manifest.root, json_path),
+        tflite=project_relative(manifest.root, tflite),
+        manifest=project_relative(manifest.root, json_path),
     )
-
-
-def _rel(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from litert_build.build.convert_action import artifact_files
 from litert_build.failures import guarded
+from litert_build.plan.layout import artifact_files, log_dir, provenance_path
 from litert_build.release.archive import CHUNK, content_size, iter_members, member_escapes, write_archive
-from litert_build.release.provenance import provenance_path
 from litert_build.store.files import atomic_writer, dumps_manifest
 from litert_build.store.statcache import hash_file
 
@@ -82,7 +81,8 @@ def _sha256(content: Path | bytes) -> str:
         str(content), "sha256")
 
 
-@guarded("writing bundle {name}", lambda spec: f"bundle {spec['name']}", lambda spec: Path(spec["root"]))
+@guarded("writing bundle {name}", lambda spec: f"bundle {spec['name']}",
+         lambda spec: log_dir(Path(spec["root"])))
 def build_bundle(spec: dict[str, Any]):
     """doit action: write the bundle archive atomically."""
     from doit.exceptions import TaskFailed

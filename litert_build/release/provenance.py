@@ -23,10 +23,6 @@ BUILD_TYPE = "urn:litert-build:buildtype:convert:v1"
 BUILDER_ID = f"pkg:pypi/litert-build@{__version__}"
 
 
-def provenance_path(tflite: Path) -> Path:
-    return tflite.with_suffix(".intoto.json")
-
-
 def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, str]) -> dict[str, Any]:
     """The statement for one built artifact; ``subjects`` maps names to files on disk."""
     root = Path(spec["root"])

@@ -26,40 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.store.files import dumps_manifest
-from litert_build.store.remote import put_bytes, put_file, sha256_and_size, staged_name
+from litert_build.store.remote import put_bytes, put_file, sha256_and_size
 from litert_build.store.safepath import UnsafePath, check_name, inside
 from litert_build.store.statcache import hash_file
+from litert_build.store.temps import STAGED_FILE, pid_alive, staged_name
 
 FORMAT = "v1"
 ENTRY = "entry.json"
-CACHE_ENV = "LITERT_BUILD_CACHE"
-OFF_VALUES = ("off", "none", "false", "0", "")
-
-
-def default_location() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "litert-build")
-
-
-def resolve_location(manifest_value: Any, root: Path) -> str | None:
-    """Where the cache is: ``LITERT_BUILD_CACHE`` > models.yaml ``cache:`` > the XDG default.
-
-    ``None`` means the cache is off (``--no-cache``, ``LITERT_BUILD_CACHE=off`` or
-    ``cache: false``). A relative local path is relative to the folder of models.yaml.
-    """
-    value: Any = os.environ.get(CACHE_ENV)
-    if value is None:
-        value = manifest_value
-    if value is None or value is True:
-        return default_location()
-    if value is False or str(value).strip().lower() in OFF_VALUES:
-        return None
-    value = os.path.expanduser(str(value))
-    if "://" in value or os.path.isabs(value):
-        return value
-    return str((root / value).resolve())
-
-
 def file_sha256(path: Path) -> str:
     return hash_file(str(path), "sha256")
 
@@ -162,8 +135,6 @@ class ArtifactCache:
 
     def _remove_stale_temps(self, base: str) -> None:
         """Staged uploads of killed stores (``.<name>.<pid>.<random>.tmp``, pid not alive)."""
-        from litert_build.build.workers import STAGED_FILE, pid_alive
-
         try:
             found = self.fs.find(base)
         except FileNotFoundError:

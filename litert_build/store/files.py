@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-
-def artifact_paths(artifacts_dir: Path, model: str, version: str, variant: str) -> tuple[Path, Path]:
-    """(tflite path, JSON signature-manifest path) of one model/variant."""
-    folder = artifacts_dir / model / version
-    stem = f"{model}.{variant}"
-    return folder / f"{stem}.tflite", folder / f"{stem}.json"
+from litert_build.store.temps import staged_name
 
 
 @contextmanager
@@ -29,7 +23,8 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A file object whose bytes appear at ``path`` only when the block ends without error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # .<name>.<pid>.<random>.tmp: a later run removes it if this process was killed.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / staged_name(path.name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh

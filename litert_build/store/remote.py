@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from contextlib import nullcontext
 from pathlib import Path
+
+from litert_build.store.temps import staged_name
 
 CHUNK = 1 << 20
 
 
 class UploadCorrupt(Exception):
     """The bytes read back after an upload are not the bytes sent."""
-
-
-def staged_name(name: str) -> str:
-    return f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
 
 
 def _staged(path: str) -> str:

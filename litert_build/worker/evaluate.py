@@ -28,7 +28,7 @@ def metric_value(metric: str, predictions: np.ndarray, labels: np.ndarray) -> fl
 def evaluate(runner, serving, arrays: dict[str, np.ndarray], settings: dict[str, Any]) -> dict[str, Any]:
     import keras
 
-    from litert_build.plan.data_files import check_against_signature, samples, source_label
+    from litert_build.worker.data import check_against_signature, samples, source_label
 
     label = source_label(settings, "eval")
     labels_key = settings["labels"]

@@ -96,7 +96,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
                            hub.hints if hub else None)
     eval_result = None
     if settings.get("eval") and verification["status"] == "passed":
-        from litert_build.plan.data_files import load_arrays
+        from litert_build.worker.data import load_arrays
         from litert_build.worker.evaluate import evaluate
         from litert_build.worker.verify import LiteRTRunner
 
@@ -166,7 +166,7 @@ def _write_outputs(spec: dict[str, Any], flatbuffer: bytes, manifest: dict[str, 
     """The .tflite, then its manifest. The old manifest (and the provenance that names the
     files) goes first, so a visible manifest always matches the visible artifact, whenever
     the process is killed."""
-    from litert_build.release.provenance import provenance_path
+    from litert_build.plan.layout import provenance_path
     from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_quietly
 
     root = Path(spec["root"])
@@ -249,7 +249,7 @@ def _write_assets(folder: Path, model_name: str, preprocessor) -> dict[str, Any]
 
 
 def _load_model(root: Path, spec: dict[str, Any], settings: dict[str, Any], model_name: str):
-    from litert_build.plan.sources import load_model
+    from litert_build.worker.load import load_model
 
     try:
         return load_model(root, spec["source"], settings["safe_mode"], model_name)
@@ -270,7 +270,7 @@ def _calibration(root: Path, settings: dict[str, Any], signature) -> dict[str, A
     """Calibration samples (seeded selection) and the held-out rest used for verification."""
     import numpy as np
 
-    from litert_build.plan.data_files import check_against_signature, load_arrays, samples, source_label
+    from litert_build.worker.data import check_against_signature, load_arrays, samples, source_label
 
     block = settings["calibration"]
     arrays = load_arrays(root, block, "calibration")
@@ -388,9 +388,10 @@ def main(argv: list[str]) -> int:
         result, code = {"ok": False, "error": str(exc)}, 1
     except Exception as exc:  # a bug, or a full disk: one line for the user, the stack in a log
         from litert_build.failures import describe
+        from litert_build.plan.layout import log_dir
 
         where = f"{spec['model']}:{spec['variant']}"
-        result, code = {"ok": False, "error": describe(exc, _DOING[0], Path(spec["root"]), where)}, 1
+        result, code = {"ok": False, "error": describe(exc, _DOING[0], log_dir(Path(spec["root"])), where)}, 1
     try:
         Path(result_path).write_text(json.dumps(result))
     except OSError as exc:  # e.g. the disk is full: say it on stdout, which the parent shows

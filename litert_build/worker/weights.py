@@ -53,8 +53,3 @@ def _to_numpy(variable: Any):
     if hasattr(tensor, "numpy"):  # TensorFlow: numpy 2 warns on its tensors' __array__
         return tensor.numpy()
     return keras.ops.convert_to_numpy(tensor)
-
-
-def short(digest: str | None) -> str:
-    """The first 16 hex characters, for messages."""
-    return (digest or "none")[:16]
