@@ -8,7 +8,6 @@ that entry instead, so every other model is still listed and built.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import math
 import re
@@ -21,7 +20,7 @@ from typing import Any
 import yaml
 
 from litert_build.config.cache_location import resolve_location
-from litert_build.errors import ManifestError
+from litert_build.errors import ManifestError, did_you_mean
 from litert_build.store.safepath import within
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -277,11 +276,6 @@ def _duplicate_errors(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tupl
 # --------------------------------------------------------------------- validation
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
-
-
 def _describe(error: Any) -> tuple[tuple[str, ...], str]:
     """Turn one jsonschema error into (path of the offending field, what is allowed)."""
     path = tuple(str(p) for p in error.absolute_path)
@@ -291,14 +285,14 @@ def _describe(error: Any) -> tuple[tuple[str, ...], str]:
         unknown = sorted(k for k in error.instance if k not in allowed)
         key = unknown[0] if unknown else "?"
         return path + (key,), (
-            f"unknown field '{key}'.{_did_you_mean(key, allowed)} Allowed: {', '.join(allowed)}."
+            f"unknown field '{key}'.{did_you_mean(key, allowed)} Allowed: {', '.join(allowed)}."
         )
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return path + (missing,), "is required but missing."
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
-        hint = _did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
+        hint = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
         return path, f"'{error.instance}' is not allowed.{hint} Allowed: {allowed}."
     if error.validator == "const":
         return path, f"must be {error.validator_value!r}, got {error.instance!r}."
@@ -408,8 +402,7 @@ def _resolve_variant(
                 f"kind 'aeq' needs a recipe: one of {', '.join(AEQ_RECIPES)}, or the path of a "
                 "recipe JSON file (relative to models.yaml).", field="recipe")
         if not str(recipe).endswith(".json") and recipe not in AEQ_RECIPES:
-            close = difflib.get_close_matches(str(recipe), AEQ_RECIPES, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(str(recipe), AEQ_RECIPES)
             raise ManifestError(
                 f"unknown ai-edge-quantizer recipe '{recipe}'.{hint} Named recipes: "
                 f"{', '.join(AEQ_RECIPES)}; or give a path ending in .json.", field="recipe")

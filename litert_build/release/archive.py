@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
 import tarfile
 import zipfile
@@ -18,18 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from litert_build.release.dates import archive_epoch
 from litert_build.store.safepath import check_name
 
 FORMATS = ("tar.gz", "zip")
 CHUNK = 1 << 20
-DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z: the earliest time a zip entry can hold
-
-
-def source_date_epoch() -> int:
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return max(int(value), DEFAULT_EPOCH) if value.isdigit() else DEFAULT_EPOCH
-
-
 def _folders(paths: list[str]) -> list[str]:
     """Every parent folder of the given paths, so the archive lists them explicitly."""
     found = set()
@@ -60,7 +52,7 @@ def write_archive(out: BinaryIO, files: dict[str, Content], fmt: str) -> None:
         raise ValueError(f"unknown archive format {fmt!r}: use one of {', '.join(FORMATS)}")
     for name in files:
         check_name(name)  # an entry named /x or a/../../x would be written outside on extraction
-    epoch = source_date_epoch()
+    epoch = archive_epoch()
     entries: list[tuple[str, Content | None]] = [(f"{d}/", None) for d in _folders(list(files))]
     entries += [(name, files[name]) for name in files]
     entries.sort(key=lambda entry: entry[0])

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from litert_build.failures import guarded
 from litert_build.plan.layout import artifact_files, log_dir, provenance_path
+from litert_build.records import max_abs_error
 from litert_build.release.archive import CHUNK, content_size, iter_members, member_escapes, write_archive
 from litert_build.store.files import atomic_writer, dumps_manifest
 from litert_build.store.statcache import hash_file
@@ -57,7 +58,6 @@ def bundle_contents(spec: dict[str, Any]) -> tuple[dict[str, Path | bytes], dict
 
 def _variant_summary(meta: dict[str, Any], path: str) -> dict[str, Any]:
     verification = meta.get("verification") or {}
-    errors = [o.get("max_abs_error") for o in (verification.get("outputs") or {}).values()]
     signature = (meta.get("signatures") or {}).get("serving_default", {})
     quant = meta.get("quantization") or {}
     return {
@@ -69,7 +69,7 @@ def _variant_summary(meta: dict[str, Any], path: str) -> dict[str, Any]:
         "runtime": meta.get("runtime"),
         "float_ops": quant.get("float_ops", []),
         "verification": {"status": verification.get("status"),
-                         "max_abs_error": max(errors) if errors and None not in errors else None},
+                         "max_abs_error": max_abs_error(verification)},
         "eval": meta.get("eval"),
         "inputs": [{k: t[k] for k in ("name", "shape", "dtype")} for t in signature.get("inputs", [])],
         "outputs": [{k: t[k] for k in ("name", "shape", "dtype")} for t in signature.get("outputs", [])],

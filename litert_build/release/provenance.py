@@ -9,13 +9,12 @@ times; ``SOURCE_DATE_EPOCH``, when set, is the only time written.
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from litert_build import __version__
 from litert_build.plan.keys import file_digest
+from litert_build.release.dates import iso_utc, source_date_epoch
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -39,9 +38,9 @@ def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, 
         "builder": {"id": BUILDER_ID, "version": dict(sorted(tools.items()))},
         "metadata": {"invocationId": f"{spec['model']}:{spec['variant']}:{spec['cache_key']}"},
     }
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        when = datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    epoch = source_date_epoch()
+    if epoch is not None:
+        when = iso_utc(epoch)
         run_details["metadata"].update(startedOn=when, finishedOn=when)
     return {
         "_type": STATEMENT_TYPE,

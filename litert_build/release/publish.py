@@ -31,11 +31,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from litert_build.release.archive import iter_members
+from litert_build.release.dates import release_date
 from litert_build.store.files import dumps_manifest
 from litert_build.store.remote import UploadCorrupt, cat_or_none, put_bytes, put_file, sha256_and_size
 from litert_build.store.statcache import hash_file
@@ -67,13 +67,6 @@ class Outcome:
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.status, self.record))
-
-
-def release_date() -> str:
-    """``SOURCE_DATE_EPOCH`` when set (reproducible pipelines), else now, as UTC ISO 8601."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    when = datetime.fromtimestamp(int(epoch), tz=UTC) if epoch.isdigit() else datetime.now(tz=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _refuse(archive: Path, what: str, value: Any, pattern: re.Pattern[str]) -> PublishError:

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from litert_build.records import max_abs_error
+
 LATENCY_RUNS = 50
 
 
@@ -41,7 +43,6 @@ def collect_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
         record_file = root / member["record"]
         record = json.loads(record_file.read_text()) if record_file.is_file() else {}
         verification = meta.get("verification") or {}
-        errors = [o["max_abs_error"] for o in (verification.get("outputs") or {}).values()]
         quant = meta.get("quantization") or {}
         evaluation = meta.get("eval") or {}
         rows.append({
@@ -54,7 +55,7 @@ def collect_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
             "sha256": meta["artifact"]["sha256"],
             "size_ratio": quant.get("size_ratio_vs_float32"),
             "verification": verification.get("status"),
-            "max_abs_error": max(errors) if errors else None,
+            "max_abs_error": max_abs_error(verification),
             "eval_metric": evaluation.get("metric"),
             "eval_value": evaluation.get("variant"),
             "eval_drop": evaluation.get("drop"),
