@@ -8,7 +8,7 @@ quantized kind, with verification opened wide (``max_abs``, atol 1e+9) so every 
 written, then prints per model and kind: the SQNR of each output against Keras float (the
 default gate since issue 12), the mean abs error and whether the old absolute default
 (``mean_abs`` with the kind's atol/rtol) would have passed. The per-kind minimum SQNR over
-the zoo, less a margin, is what ``VERIFY_DEFAULTS`` in litert_build/manifest.py uses.
+the zoo, less a margin, is what ``MIN_SQNR_DB`` in litert_build/config/models_yaml.py uses.
 """
 
 from __future__ import annotations
