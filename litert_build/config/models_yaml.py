@@ -365,27 +365,11 @@ def _plain(value: Any) -> Any:
 def _resolve_variant(
     model: dict[str, Any], name: str, raw: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """A variant's settings: its kind's fields and defaults, the model's variant-scoped settings
+    under the variant's own, calibration and verification resolved for the kind."""
     raw = dict(raw or {})
-    kind = raw.pop("kind", name if name in VARIANT_KINDS else None)
-    if kind is None:
-        raise ManifestError(
-            f"no 'kind' given and '{name}' is not a kind. "
-            f"Add kind: one of {', '.join(VARIANT_KINDS)}.",
-            field="kind",
-        )
-    if kind not in VARIANT_KINDS:
-        raise ManifestError(
-            f"unknown kind '{kind}'. Allowed: {', '.join(VARIANT_KINDS)}.", field="kind"
-        )
-    for key in raw:
-        owners = [k for k, fields in KIND_FIELDS.items() if key in fields]
-        if owners and kind not in owners:
-            own = ", ".join(sorted(KIND_FIELDS.get(kind, {}))) or "none besides the common ones"
-            raise ManifestError(
-                f"'{key}' applies to kind {' / '.join(owners)}, not to '{kind}'. "
-                f"Fields of '{kind}': {own}.",
-                field=key,
-            )
+    kind = _variant_kind(name, raw.pop("kind", None))
+    _check_kind_fields(kind, raw)
     settings: dict[str, Any] = {"kind": kind, **copy.deepcopy(KIND_FIELDS.get(kind, {}))}
     for key in VARIANT_SCOPED:
         base = model.get(key)
@@ -396,19 +380,61 @@ def _resolve_variant(
         elif base is not None:
             settings[key] = copy.deepcopy(base)
     if kind == "aeq":
-        recipe = raw.get("recipe")
-        if not recipe:
-            raise ManifestError(
-                f"kind 'aeq' needs a recipe: one of {', '.join(AEQ_RECIPES)}, or the path of a "
-                "recipe JSON file (relative to models.yaml).", field="recipe")
-        if not str(recipe).endswith(".json") and recipe not in AEQ_RECIPES:
-            hint = did_you_mean(str(recipe), AEQ_RECIPES)
-            raise ManifestError(
-                f"unknown ai-edge-quantizer recipe '{recipe}'.{hint} Named recipes: "
-                f"{', '.join(AEQ_RECIPES)}; or give a path ending in .json.", field="recipe")
+        _check_recipe(raw.get("recipe"))
     if kind == "aot":
         _check_aot(raw)
-    static_aeq = kind == "aeq" and str(raw.get("recipe", "")).startswith("static_")
+    _resolve_calibration(kind, raw.get("recipe"), settings)
+    if settings.get("eval"):
+        settings["eval"] = {"metric": "accuracy", **settings["eval"]}
+    settings["verify"] = verify_settings(kind, settings.get("verify", {}), raw.get("recipe"))
+    settings.update(raw)
+    return settings
+
+
+def _variant_kind(name: str, given: str | None) -> str:
+    kind = given if given is not None else (name if name in VARIANT_KINDS else None)
+    if kind is None:
+        raise ManifestError(
+            f"no 'kind' given and '{name}' is not a kind. "
+            f"Add kind: one of {', '.join(VARIANT_KINDS)}.",
+            field="kind",
+        )
+    if kind not in VARIANT_KINDS:
+        raise ManifestError(
+            f"unknown kind '{kind}'. Allowed: {', '.join(VARIANT_KINDS)}.", field="kind"
+        )
+    return kind
+
+
+def _check_kind_fields(kind: str, raw: dict[str, Any]) -> None:
+    """A field that belongs to other kinds (``io`` on a float16 variant) is an error."""
+    for key in raw:
+        owners = [k for k, fields in KIND_FIELDS.items() if key in fields]
+        if owners and kind not in owners:
+            own = ", ".join(sorted(KIND_FIELDS.get(kind, {}))) or "none besides the common ones"
+            raise ManifestError(
+                f"'{key}' applies to kind {' / '.join(owners)}, not to '{kind}'. "
+                f"Fields of '{kind}': {own}.",
+                field=key,
+            )
+
+
+def _check_recipe(recipe: Any) -> None:
+    if not recipe:
+        raise ManifestError(
+            f"kind 'aeq' needs a recipe: one of {', '.join(AEQ_RECIPES)}, or the path of a "
+            "recipe JSON file (relative to models.yaml).", field="recipe")
+    if not str(recipe).endswith(".json") and recipe not in AEQ_RECIPES:
+        hint = did_you_mean(str(recipe), AEQ_RECIPES)
+        raise ManifestError(
+            f"unknown ai-edge-quantizer recipe '{recipe}'.{hint} Named recipes: "
+            f"{', '.join(AEQ_RECIPES)}; or give a path ending in .json.", field="recipe")
+
+
+def _resolve_calibration(kind: str, recipe: Any, settings: dict[str, Any]) -> None:
+    """Calibrated kinds (and static ai-edge-quantizer recipes) need data, never random; an aeq
+    recipe JSON may use it; other kinds drop it (so it is not in their hash)."""
+    static_aeq = kind == "aeq" and str(recipe or "").startswith("static_")
     if kind in CALIBRATED_KINDS or static_aeq:
         if not settings.get("calibration"):
             raise ManifestError(
@@ -418,15 +444,10 @@ def _resolve_variant(
                 field="calibration",
             )
         settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
-    elif kind == "aeq" and settings.get("calibration"):  # a recipe JSON may need it
+    elif kind == "aeq" and settings.get("calibration"):
         settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
     else:
         settings.pop("calibration", None)
-    if settings.get("eval"):
-        settings["eval"] = {"metric": "accuracy", **settings["eval"]}
-    settings["verify"] = verify_settings(kind, settings.get("verify", {}), raw.get("recipe"))
-    settings.update(raw)
-    return settings
 
 
 def _check_aot(raw: dict[str, Any]) -> None:
@@ -532,9 +553,41 @@ def _combine(errors: list[ManifestError]) -> ManifestError:
 
 
 def load_manifest(path: str | Path) -> Manifest:
-    """Read and validate a models.yaml. Raises ManifestError for file-level problems."""
+    """Read and validate a models.yaml. Raises ManifestError for file-level problems; a broken
+    model, variant or bundle is kept on its entry instead."""
     path = Path(path)
     file = path.name
+    data = _read_mapping(path, file)
+    _check_top_level(data, file)
+    models_raw = data.get("models")
+    if not isinstance(models_raw, dict):
+        raise ManifestError(
+            "must be a mapping of model name -> model settings.", file=file, field="models"
+        )
+    root = path.parent.resolve()
+    manifest = Manifest(
+        path=path.resolve(),
+        root=root,
+        artifacts_dir=_artifacts_dir(data, root, file),
+        models={},
+        cache=resolve_location(data.get("cache"), root),
+    )
+    defaults = data.get("defaults") or {}
+    duplicates = getattr(models_raw, "duplicates", {})
+    for name, raw in models_raw.items():
+        name = str(name)
+        error = _model_name_error(name, duplicates, file)
+        if error is not None:
+            manifest.models[name] = ModelEntry(
+                name, error=error, variants={"float32": VariantEntry("float32", error=error)}
+            )
+            continue
+        manifest.models[name] = _build_model(file, name, raw, defaults)
+    manifest.bundles = _load_bundles(file, data.get("bundles"))
+    return manifest
+
+
+def _read_mapping(path: Path, file: str) -> dict[str, Any]:
     if not path.is_file():
         raise ManifestError(
             f"no manifest at {path}. Create a models.yaml (see the README) or set "
@@ -548,9 +601,13 @@ def load_manifest(path: str | Path) -> Manifest:
     if not isinstance(data, dict):
         raise ManifestError(f"must be a mapping with 'schema' and 'models', got a "
                             f"{type(data).__name__}.", file=file)
+    return data
 
+
+def _check_top_level(data: dict[str, Any], file: str) -> None:
+    """Everything but ``models`` and ``bundles`` (those are checked one entry at a time)."""
     top_level = {k: v for k, v in data.items() if k not in ("models", "bundles")}
-    top_level["models"] = {}  # models (and bundles) are validated one by one below
+    top_level["models"] = {}
     repeated = [((str(key),), f"given {len(lines)} times (lines {lines})")
                 for key, lines in getattr(data, "duplicates", {}).items()]
     problems = _errors(top_level) + repeated + _duplicate_errors(top_level) + _non_finite(top_level)
@@ -558,50 +615,31 @@ def load_manifest(path: str | Path) -> Manifest:
         p, msg = problems[0]
         raise ManifestError(msg, file=file, field=_field_name(p))
 
-    models_raw = data.get("models")
-    if not isinstance(models_raw, dict):
-        raise ManifestError(
-            "must be a mapping of model name -> model settings.", file=file, field="models"
-        )
-    defaults = data.get("defaults") or {}
-    root = path.parent.resolve()
+
+def _artifacts_dir(data: dict[str, Any], root: Path, file: str) -> Path:
     artifacts_dir = root / data.get("artifacts", "artifacts")
     if not within(root, artifacts_dir):
         raise ManifestError(
             f"'{data['artifacts']}' is outside the folder of models.yaml ({root}): artifacts are "
             "written inside the project. Give a relative path such as 'artifacts' or 'build/out'.",
             file=file, field="artifacts")
-    manifest = Manifest(
-        path=path.resolve(),
-        root=root,
-        artifacts_dir=artifacts_dir,
-        models={},
-        cache=resolve_location(data.get("cache"), root),
-    )
-    duplicates = getattr(models_raw, "duplicates", {})
-    for name, raw in models_raw.items():
-        name = str(name)
-        error = None
-        if name in duplicates:
-            error = ManifestError(
-                f"model name given {len(duplicates[name])} times (lines {duplicates[name]}); "
-                "model names must be unique.",
-                file=file, model=name,
-            )
-        elif not MODEL_NAME.fullmatch(name):
-            error = ManifestError(
-                "is not a valid model name: start with a letter or digit, then use letters, "
-                "digits, '_', '.' or '-'.",
-                file=file, model=name,
-            )
-        if error is not None:
-            manifest.models[name] = ModelEntry(
-                name, error=error, variants={"float32": VariantEntry("float32", error=error)}
-            )
-            continue
-        manifest.models[name] = _build_model(file, name, raw, defaults)
-    manifest.bundles = _load_bundles(file, data.get("bundles"))
-    return manifest
+    return artifacts_dir
+
+
+def _model_name_error(name: str, duplicates: dict[str, list[int]], file: str) -> ManifestError | None:
+    if name in duplicates:
+        return ManifestError(
+            f"model name given {len(duplicates[name])} times (lines {duplicates[name]}); "
+            "model names must be unique.",
+            file=file, model=name,
+        )
+    if not MODEL_NAME.fullmatch(name):
+        return ManifestError(
+            "is not a valid model name: start with a letter or digit, then use letters, "
+            "digits, '_', '.' or '-'.",
+            file=file, model=name,
+        )
+    return None
 
 
 def _load_bundles(file: str, raw: Any) -> dict[str, BundleEntry]:

@@ -85,21 +85,29 @@ def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> Resolved
     if "preset" in source:
         return _resolve_preset(root, model, source)
     if "keras" in source:
-        for key in ("weights", "deps"):
-            if key in source:
-                raise ManifestError(
-                    f"'{key}' goes with 'builder:', not with 'keras:' (a .keras file holds its "
-                    "weights).", model=model, field=f"source.{key}",
-                )
-        path = existing_file(root, source["keras"], "source.keras", model)
-        if not path.name.endswith(KERAS_SUFFIXES):
-            raise ManifestError(
-                f"'{source['keras']}' is not a Keras model file: expected one of "
-                f"{', '.join(KERAS_SUFFIXES)}.", model=model, field="source.keras",
-            )
-        rel = project_relative(root, path)
-        return ResolvedSource(kind="keras", path=rel, files=[rel])
+        return _resolve_keras_file(root, model, source)
+    return _resolve_builder(root, model, source)
 
+
+def _resolve_keras_file(root: Path, model: str, source: dict[str, Any]) -> ResolvedSource:
+    for key in ("weights", "deps"):
+        if key in source:
+            raise ManifestError(
+                f"'{key}' goes with 'builder:', not with 'keras:' (a .keras file holds its "
+                "weights).", model=model, field=f"source.{key}",
+            )
+    path = existing_file(root, source["keras"], "source.keras", model)
+    if not path.name.endswith(KERAS_SUFFIXES):
+        raise ManifestError(
+            f"'{source['keras']}' is not a Keras model file: expected one of "
+            f"{', '.join(KERAS_SUFFIXES)}.", model=model, field="source.keras",
+        )
+    rel = project_relative(root, path)
+    return ResolvedSource(kind="keras", path=rel, files=[rel])
+
+
+def _resolve_builder(root: Path, model: str, source: dict[str, Any]) -> ResolvedSource:
+    """The builder's module file, its ``weights:`` and ``deps:`` globs: all in the hash."""
     module, _, function = source["builder"].partition(":")
     origin = module_file(root, module)
     if origin is None:
