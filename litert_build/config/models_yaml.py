@@ -20,33 +20,18 @@ from typing import Any
 import yaml
 
 from litert_build.config.cache_location import resolve_location
+from litert_build.config.kinds import (
+    AEQ_RECIPES,
+    AOT_TARGETS,
+    KINDS,
+    default_gate,
+    kind_names,
+    needs_calibration,
+)
 from litert_build.errors import ManifestError, did_you_mean
 from litert_build.store.safepath import within
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-VARIANT_KINDS = ("float32", "dynamic_range", "float16", "int8", "int16x8", "aeq", "aot")
-# AOT targets per vendor (ai_edge_litert.aot.vendors.<vendor>.target.SocModel in ai-edge-litert
-# 2.3), listed here so that reading models.yaml never imports ai_edge_litert.
-AOT_TARGETS = {
-    "intel_openvino": ("LNL", "PTL"),
-    "qualcomm": ("SA8255", "SA8295", "SM8350", "SM8450", "SM8475", "SM8550", "SM8650", "SM8750",
-                 "SM8845", "SM8850"),
-    "mediatek": ("MT6853", "MT6877", "MT6878", "MT6879", "MT6886", "MT6893", "MT6895", "MT6897",
-                 "MT6983", "MT6985", "MT6989", "MT6991", "MT8171", "MT8188", "MT8189", "MT6993"),
-    "google_tensor": ("Tensor_G3", "Tensor_G4", "Tensor_G5", "Tensor_G6"),
-    "samsung": ("E9965",),
-}
-CALIBRATED_KINDS = ("int8", "int16x8")  # kinds that need representative (calibration) data
-# Named recipes of ai-edge-quantizer 0.10 (ai_edge_quantizer.recipe.<name>), for kind: aeq.
-AEQ_RECIPES = (
-    "weight_only_wi8_afp32", "weight_only_wi4_afp32",
-    "dynamic_wi8_afp32", "dynamic_wi4_afp32", "dynamic_legacy_wi8_afp32",
-    "dynamic_wi8c_afp32", "dynamic_wi4c_afp32", "dynamic_wi2c_afp32",
-    "dynamic_wi8b32_afp32", "dynamic_wi4b32_afp32", "dynamic_wi2b32_afp32",
-    "dynamic_wi8b64_afp32", "dynamic_wi4b64_afp32", "dynamic_wi2b64_afp32",
-    "dynamic_wi8c_hr_afp32", "dynamic_wi4c_hr_afp32", "dynamic_wi2c_hr_afp32",
-    "static_wi8_ai8", "static_wi8_ai16",
-)
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {"float32": {"kind": "float32"}}
 
 # Defaults of the settings the worker reads; merged under the manifest's defaults.
@@ -56,71 +41,12 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "allow_flex_ops": False,
     "converter_options": {},
 }
-_VERIFY_COMMON = {"samples": 8, "seed": 0, "int_range": [0, 10]}
-# Default gate per kind. float32 (and aot, which compares with its base in another runtime)
-# use absolute tolerances: "allclose" (every element within atol + rtol*|keras|) and
-# "mean_abs" (mean |error| <= atol + rtol * mean |keras|). The quantized kinds use the
-# SQNR against the float Keras output (relative to the output's own scale, so one gate fits
-# every model); thresholds calibrated on a zoo of small models by bench/quant_gates.py
-# (the worst case seen, less a margin; see the README, "Verification of quantized variants").
-# Worst SQNR seen over the zoo (bench/quant_gates.py): float16 66.4 dB, dynamic_range 37.2,
-# int8 27.7, int16x8 42.1, ai-edge-quantizer int4 weights 17.6 and int8 weights 42.1; and on the
-# test suite's MLP with an embedding input (tests/test_aeq.py): ai-edge-quantizer static int8
-# 16.3 dB, blockwise int4 19.0 dB. Each gate sits below the worst seen by at least ~4 dB (noise
-# 1.6x), most by ~10 dB; a broken artifact scores near 0 dB.
-MIN_SQNR_DB = {"float32": 60.0, "float16": 50.0, "dynamic_range": 25.0, "int8": 12.0,
-               "int16x8": 30.0, "aeq": 8.0, "aot": 30.0}
-AEQ_MIN_SQNR_DB = {"wi2": 3.0}  # recipes with 2-bit weights: coarser still
-VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "float32": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-4, "rtol": 1e-4},
-    **{kind: {**_VERIFY_COMMON, "metric": "sqnr", "min_sqnr_db": MIN_SQNR_DB[kind]}
-       for kind in ("float16", "dynamic_range", "int8", "int16x8", "aeq")},
-    # Compared with the base variant, run by another runtime (e.g. OpenVINO) on the same inputs.
-    "aot": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
-}
-# The absolute gates the quantized kinds had before SQNR, used when a user sets atol / rtol
-# (or an absolute metric) for such a kind: their numbers keep meaning what they said.
-ABSOLUTE_VERIFY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "float32": VERIFY_DEFAULTS["float32"],
-    "float16": {**_VERIFY_COMMON, "metric": "allclose", "atol": 1e-3, "rtol": 1e-2},
-    "dynamic_range": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-3, "rtol": 0.05},
-    "int8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
-    "int16x8": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 5e-3, "rtol": 0.05},
-    "aeq": {**_VERIFY_COMMON, "metric": "mean_abs", "atol": 1e-2, "rtol": 0.1},
-    "aot": VERIFY_DEFAULTS["aot"],
-}
-
-
-def min_sqnr_db(kind: str, recipe: str | None = None) -> float:
-    """The default SQNR gate of a kind (of an ai-edge-quantizer recipe, by its weight width)."""
-    if kind == "aeq" and recipe:
-        for width, value in AEQ_MIN_SQNR_DB.items():
-            if width in str(recipe):
-                return value
-    return MIN_SQNR_DB[kind]
-
-
 def verify_settings(kind: str, given: dict[str, Any], recipe: str | None = None) -> dict[str, Any]:
-    """The verify block of a variant: the kind's default gate under what the user gave.
-
-    Giving ``atol``/``rtol`` without a metric, or an absolute metric, selects the kind's
-    absolute default; ``metric: sqnr`` takes the kind's ``min_sqnr_db`` unless given.
-    """
-    metric = given.get("metric")
-    absolute = metric not in (None, "sqnr") or (metric is None and ("atol" in given or "rtol" in given))
-    base = ABSOLUTE_VERIFY_DEFAULTS[kind] if absolute else VERIFY_DEFAULTS[kind]
-    if base.get("metric") == "sqnr" or metric == "sqnr":
-        base = {**_VERIFY_COMMON, "metric": "sqnr", "min_sqnr_db": min_sqnr_db(kind, recipe)}
-    return deep_merge(base, given)
+    """The verify block of a variant: the kind's default gate (:func:`kinds.default_gate`)
+    under what the user gave."""
+    return deep_merge(default_gate(kind, given, recipe), given)
 
 
-# Fields only some kinds accept, with their defaults.
-KIND_FIELDS: dict[str, dict[str, Any]] = {
-    "int8": {"io": "float", "strict": False},
-    "int16x8": {},
-    "aeq": {"recipe": None, "expect_quantized": None},
-    "aot": {"base": None, "targets": None, "backend_options": {}},
-}
 # Settings that may be given on the model (or defaults) and per variant; they are
 # resolved per variant, so e.g. calibration data only counts in the hash of the
 # variants that use it.
@@ -370,7 +296,7 @@ def _resolve_variant(
     raw = dict(raw or {})
     kind = _variant_kind(name, raw.pop("kind", None))
     _check_kind_fields(kind, raw)
-    settings: dict[str, Any] = {"kind": kind, **copy.deepcopy(KIND_FIELDS.get(kind, {}))}
+    settings: dict[str, Any] = {"kind": kind, **copy.deepcopy(KINDS[kind].fields)}
     for key in VARIANT_SCOPED:
         base = model.get(key)
         if key in raw and isinstance(base, dict):
@@ -392,16 +318,16 @@ def _resolve_variant(
 
 
 def _variant_kind(name: str, given: str | None) -> str:
-    kind = given if given is not None else (name if name in VARIANT_KINDS else None)
+    kind = given if given is not None else (name if name in KINDS else None)
     if kind is None:
         raise ManifestError(
             f"no 'kind' given and '{name}' is not a kind. "
-            f"Add kind: one of {', '.join(VARIANT_KINDS)}.",
+            f"Add kind: one of {', '.join(kind_names())}.",
             field="kind",
         )
-    if kind not in VARIANT_KINDS:
+    if kind not in KINDS:
         raise ManifestError(
-            f"unknown kind '{kind}'. Allowed: {', '.join(VARIANT_KINDS)}.", field="kind"
+            f"unknown kind '{kind}'. Allowed: {', '.join(kind_names())}.", field="kind"
         )
     return kind
 
@@ -409,9 +335,9 @@ def _variant_kind(name: str, given: str | None) -> str:
 def _check_kind_fields(kind: str, raw: dict[str, Any]) -> None:
     """A field that belongs to other kinds (``io`` on a float16 variant) is an error."""
     for key in raw:
-        owners = [k for k, fields in KIND_FIELDS.items() if key in fields]
+        owners = [name for name, record in KINDS.items() if key in record.fields]
         if owners and kind not in owners:
-            own = ", ".join(sorted(KIND_FIELDS.get(kind, {}))) or "none besides the common ones"
+            own = ", ".join(sorted(KINDS[kind].fields)) or "none besides the common ones"
             raise ManifestError(
                 f"'{key}' applies to kind {' / '.join(owners)}, not to '{kind}'. "
                 f"Fields of '{kind}': {own}.",
@@ -434,8 +360,7 @@ def _check_recipe(recipe: Any) -> None:
 def _resolve_calibration(kind: str, recipe: Any, settings: dict[str, Any]) -> None:
     """Calibrated kinds (and static ai-edge-quantizer recipes) need data, never random; an aeq
     recipe JSON may use it; other kinds drop it (so it is not in their hash)."""
-    static_aeq = kind == "aeq" and str(recipe or "").startswith("static_")
-    if kind in CALIBRATED_KINDS or static_aeq:
+    if needs_calibration(kind, recipe):
         if not settings.get("calibration"):
             raise ManifestError(
                 f"kind '{kind}' needs calibration data and none is given. Add "
@@ -444,7 +369,7 @@ def _resolve_calibration(kind: str, recipe: Any, settings: dict[str, Any]) -> No
                 field="calibration",
             )
         settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
-    elif kind == "aeq" and settings.get("calibration"):
+    elif KINDS[kind].calibration == "optional" and settings.get("calibration"):
         settings["calibration"] = {"samples": 100, "seed": 0, **settings["calibration"]}
     else:
         settings.pop("calibration", None)

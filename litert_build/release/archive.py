@@ -22,6 +22,8 @@ from litert_build.store.safepath import check_name
 
 FORMATS = ("tar.gz", "zip")
 CHUNK = 1 << 20
+
+
 def _folders(paths: list[str]) -> list[str]:
     """Every parent folder of the given paths, so the archive lists them explicitly."""
     found = set()
