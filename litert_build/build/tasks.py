@@ -17,7 +17,8 @@ from doit.tools import config_changed
 
 from litert_build.build.checker import XXH3Checker
 from litert_build.build.console import BuildReporter
-from litert_build.build.convert_action import convert_step
+from litert_build.build.convert_action import NO_CACHE_ENV, convert_step
+from litert_build.config.cache_location import CACHE_ENV
 from litert_build.errors import ManifestError
 from litert_build.failures import guarded
 from litert_build.plan.keys import settings_digest
@@ -92,7 +93,7 @@ def _fail(message: str):
 def task_convert():
     """Convert, verify and write one LiteRT artifact per model/variant in models.yaml."""
     try:
-        plan = make_plan()
+        plan = current_plan()
     except ManifestError as exc:
         yield {
             "name": manifest_path().name,
@@ -124,6 +125,27 @@ def task_convert():
         }
 
 
+_PLANS: dict[tuple, Any] = {}
+
+
+def current_plan():
+    """The plan of this run, made once for the three task generators (convert, bundle, report).
+
+    Keyed by the manifest's path, size and mtime and the environment that shapes a plan, so an
+    in-process caller that edits models.yaml or switches projects gets a fresh one."""
+    path = manifest_path().resolve()
+    try:
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        stamp = None
+    key = (str(path), stamp, os.environ.get(CACHE_ENV), os.environ.get(NO_CACHE_ENV))
+    if key not in _PLANS:
+        _PLANS.clear()
+        _PLANS[key] = make_plan()  # a ManifestError propagates, uncached
+    return _PLANS[key]
+
+
 def _no_task(name: str) -> dict[str, Any]:
     """A task that does nothing: ``report`` is a default task, so it must exist even when
     there is nothing to report (else doit answers 'Invalid parameter' and hides the real
@@ -134,7 +156,7 @@ def _no_task(name: str) -> dict[str, Any]:
 def task_bundle():
     """Pack built artifacts into the deterministic release bundles named in models.yaml."""
     try:
-        plan = make_plan()
+        plan = current_plan()
     except ManifestError:
         return  # task_convert reports it
     for bundle in plan.bundles:
@@ -166,7 +188,7 @@ REPORT_FILES = ("report.html", "report.md", "report.json")
 def task_report():
     """Write artifacts/report.html and report.md: size, error, accuracy, latency, changes."""
     try:
-        plan = make_plan()
+        plan = current_plan()
     except ManifestError:
         return _no_task("report")  # task_convert reports it
     specs = [s for s in plan.specs if s.error is None]
