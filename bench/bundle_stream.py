@@ -31,7 +31,7 @@ from litert_build.store.files import dumps_manifest
 from litert_build.store.statcache import hash_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from tiny_tflite import tiny_model  # noqa: E402 - the tests' one-op model
+from shared.tiny_tflite import tiny_model  # noqa: E402 - the tests' one-op model
 
 MIB = 1 << 20
 

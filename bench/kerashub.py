@@ -2,7 +2,7 @@
 
     python bench/kerashub.py [family ...]
 
-For every tiny family in tests/hub_families.py: export it with Keras' own LiteRT export
+For every tiny family in tests/shared/hub_families.py: export it with Keras' own LiteRT export
 and build it with litert-build (sequence length 16, the registry's image/audio sizes),
 each in a fresh process, and report whether the artifact runs in the stock
 ``ai_edge_litert`` interpreter, whether all its input shapes are static, the wall time,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from test_kerashub_families import FAMILIES, _manifest  # noqa: E402
+from shared.hub import BUILDERS, FAMILIES, families_manifest  # noqa: E402
 
 UPSTREAM = """
 import os, sys
@@ -88,8 +88,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        shutil.copy(REPO / "tests" / "hub_families.py", project)
-        (project / "models.yaml").write_text(_manifest(names))
+        shutil.copy(BUILDERS, project / "hub_families.py")
+        (project / "models.yaml").write_text(families_manifest(names))
         (project / "upstream.py").write_text(UPSTREAM)
         for name in names:
             up_path = project / f"{name}.upstream.tflite"

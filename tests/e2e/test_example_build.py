@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import load_json, run_build
+from shared.project import load_json, run_build, run_listing_heavy_imports
 
 from litert_build.export.inventory import op_inventory
 
@@ -119,9 +119,7 @@ def test_manifest_is_deterministic_json(example_project):
 
 
 def test_up_to_date_build_imports_no_tensorflow(example_project):
-    from test_light_imports import run_check
-
-    rc, out = run_check(example_project)
+    rc, out = run_listing_heavy_imports(example_project)
     assert rc == 0, out
     assert "-- convert:digits:float32" in out
     assert "HEAVY []" in out

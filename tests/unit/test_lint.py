@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO
+from shared.project import REPO
 
 
 def test_ruff_clean():

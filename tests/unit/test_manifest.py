@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 import pytest
-from conftest import REPO, write
+from shared.project import REPO, write
 
 from litert_build.config.models_yaml import load_manifest, schema
 from litert_build.errors import ManifestError

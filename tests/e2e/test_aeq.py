@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import load_json, run_build, write
+from shared.project import load_json, run_build, write
 
 ZOO = '''
 import keras

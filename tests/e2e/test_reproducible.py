@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, load_json, run_build, write
-from test_cache import MANIFEST, ZOO
+from shared.project import REPO, copy_example, load_json, run_build, write
+from shared.zoo import ALPHA_BETA as ZOO
+from shared.zoo import ALPHA_BETA_MANIFEST as MANIFEST
 
-from litert_build.build.rebuild_check import explain
 from litert_build.store.artifact_cache import ArtifactCache
 
 
@@ -140,10 +140,7 @@ def test_example_is_byte_identical_under_another_instruction_set(example_project
     example ships its trained weights, so every artifact, manifest, provenance statement and
     bundle has the same bytes as the normal build (training here would not: its numerics follow
     the CPU)."""
-    project = tmp_path / "capped"
-    project.mkdir()
-    shutil.copy(REPO / "models.yaml", project / "models.yaml")
-    shutil.copytree(REPO / "examples", project / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    project = copy_example(tmp_path / "capped")
     capped = run_build(project, env={**ONEDNN_CAPPED, "LITERT_BUILD_CACHE": "off"})
     assert capped.returncode == 0, capped.output
     assert len(capped.converted) == 8, capped.output  # converted here, nothing restored
@@ -215,17 +212,3 @@ def test_verify_says_when_the_builder_made_other_weights(tmp_path):
     assert "gamma.float32.tflite: first difference at byte " in other.output
     assert "gamma.float32.json: first difference at byte " in other.output
     assert "same weights" not in other.output
-
-
-def test_explain_from_two_manifests():
-    a, b = "a" * 64, "b" * 64
-    assert explain({"weights_sha256": a}, {"weights_sha256": b}) == (
-        f"the builder produced different weights (digest {a[:16]} vs {b[:16]}): "
-        "it is not deterministic on this machine")
-    same = explain({"weights_sha256": a}, {"weights_sha256": a})
-    assert same is not None
-    assert same.startswith(f"same weights, different conversion (weights digest {a[:16]})")
-    # Built before weights were digested (or a manifest unreadable): no guess.
-    assert explain({}, {"weights_sha256": a}) is None
-    assert explain(None, {"weights_sha256": a}) is None
-    assert explain({"weights_sha256": None}, {"weights_sha256": None}) is None

@@ -7,58 +7,16 @@ The slowest families (multi-megabyte vision models) carry the ``slow`` marker; C
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
-from conftest import load_json, run_build, write
-
-HERE = Path(__file__).parent
-
-# family -> (registry entry, input names, output names, extra manifest settings)
-FAMILIES = {
-    "llama": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
-    "gemma": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
-    "mistral": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
-    "qwen": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
-    "phi3": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
-    "falcon": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
-    "deberta_v3": ("TextClassifier", ["token_ids", "padding_mask"], ["logits"], ""),
-    "f_net": ("TextClassifier", ["token_ids", "segment_ids"], ["logits"], ""),
-    "bart": ("Seq2SeqLM", ["encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
-                           "decoder_padding_mask"], ["logits"], ""),
-    "t5": ("Seq2SeqLM", ["encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
-                         "decoder_padding_mask"], ["logits"], ""),
-    "moonshine": ("AudioToText", ["encoder_input_values", "encoder_padding_mask",
-                                  "decoder_token_ids", "decoder_padding_mask"], ["logits"],
-                  "audio_length: 1600"),
-    "pali_gemma": ("PaliGemmaCausalLM", ["images", "token_ids", "padding_mask", "response_mask"],
-                   ["logits"], ""),
-    "gemma3_vision": ("Gemma3CausalLM", ["token_ids", "padding_mask", "images", "vision_indices",
-                                         "vision_mask"], ["logits"], ""),
-    "retinanet": ("ObjectDetector", ["images"], ["bbox_regression", "cls_logits"],
-                  "image_size: [64, 64]"),
-    "deeplab_v3": ("ImageSegmenter", ["inputs"], ["logits"], "image_size: [64, 64]"),
-    "depth_anything": ("DepthEstimator", ["images"], ["depths"], ""),
-}
-SLOW = {"retinanet", "deeplab_v3", "depth_anything"}
-
-
-def _manifest(names) -> str:
-    lines = ["schema: 1", "defaults:", "  sequence_length: 16", "models:"]
-    for name in names:
-        extra = FAMILIES[name][3]
-        lines.append(f"  {name}:")
-        lines.append('    version: "1"')
-        lines.append(f'    source: {{builder: "hub_families:{name}"}}')
-        if extra:
-            lines.append(f"    {extra}")
-    return "\n".join(lines) + "\n"
+from shared.hub import BUILDERS, FAMILIES, SLOW, families_manifest
+from shared.project import load_json, run_build, write
 
 
 def _project(tmp_path_factory, label, names):
     project = tmp_path_factory.mktemp(label)
-    shutil.copy(HERE / "hub_families.py", project / "hub_families.py")
-    write(project / "models.yaml", _manifest(names))
+    shutil.copy(BUILDERS, project / "hub_families.py")
+    write(project / "models.yaml", families_manifest(names))
     result = run_build(project)
     return project, result
 

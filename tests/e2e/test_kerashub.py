@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import load_json, run_build, write
+from shared.project import load_json, run_build, write
 
 MAKE_PRESETS = '''
 import keras

@@ -1,112 +1,22 @@
 """Publishing and checking bundles, on small hand-made bundles (no TensorFlow, fast).
 
-Concurrent publishes to one target, repairing a release index, refusing untrusted names in an
-archive's index.json, and `bundle verify` reading an archive as a stream.
+Repairing a release index, refusing untrusted names in an archive's index.json, and `bundle
+verify` reading an archive as a stream (concurrent publishes: tests/e2e/test_publish_concurrent.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
-import fsspec
 import pytest
-from tiny_tflite import tiny_model
+from shared.bundles import DATE, NOT_A_MODEL, bundle_files, make_bundle, run
+from shared.tiny_tflite import tiny_model
 
 from litert_build.release.archive import archive_bytes
 from litert_build.store.files import dumps_manifest
-
-DATE = {"SOURCE_DATE_EPOCH": "1767225600"}  # 2026-01-01T00:00:00Z
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-NOT_A_MODEL = b"TFL3 not a real model"
-
-
-def bundle_files(name: str, version: str, top: str | None = None, payload: bytes = b"",
-                 model: bytes = NOT_A_MODEL, runtime: str = "flex") -> dict[str, bytes]:
-    """The members of a small bundle laid out like bundle_contents: one model (by default not
-    a real one, marked Flex so that it is not loaded), a README, index.json and SHA256SUMS."""
-    top = top or f"{name}-{version}"
-    path = f"{top}/models/m/1/m.float32.tflite"
-    files = {f"{top}/README.md": f"{name} {version}\n".encode() + payload, path: model}
-    listing = [{"path": p, "size": len(d), "sha256": sha256(d)} for p, d in sorted(files.items())]
-    variant = {"kind": "float32", "file": path, "size": len(model), "sha256": sha256(model),
-               "runtime": runtime}
-    index = {"schema": 1, "bundle": name, "version": version, "format": "tar.gz", "files": listing,
-             "models": {"m": {"version": "1", "variants": {"float32": variant}}}}
-    files[f"{top}/index.json"] = dumps_manifest(index)
-    sums = "".join(f"{sha256(files[p])}  {p[len(top) + 1:]}\n" for p in sorted(files))
-    files[f"{top}/SHA256SUMS"] = sums.encode()
-    return files
-
-
-def make_bundle(folder: Path, name: str, version: str, fmt: str = "tar.gz", payload: bytes = b"",
-                file_name: str | None = None, top: str | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    archive = folder / (file_name or f"{name}-{version}.{fmt}")
-    archive.write_bytes(archive_bytes(bundle_files(name, version, top, payload), fmt))
-    return archive
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "litert_build.cli.main", *args],
-                            env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    proc = cli(*args, env=env)
-    out, _ = proc.communicate()
-    return proc.returncode, out
-
-
-def releases(fs, root: str) -> list[tuple[str, str]]:
-    data = json.loads(fs.cat_file(f"{root}/releases.json"))
-    return [(r["bundle"], r["version"]) for r in data["releases"]]
-
-
-def publish_at_once(archives: list[Path], url: str) -> None:
-    procs = [cli("publish", str(a), "--to", url) for a in archives]
-    outputs = [p.communicate()[0] for p in procs]
-    for proc, out in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out
-
-
-@pytest.fixture(scope="module")
-def four(tmp_path_factory) -> list[Path]:
-    """Four bundles: two names, two versions each."""
-    folder = tmp_path_factory.mktemp("four")
-    return [make_bundle(folder, name, version) for name in ("app", "tool") for version in ("1.0", "1.1")]
-
-
-def expected_keys(four: list[Path]) -> list[tuple[str, str]]:
-    return sorted((a.name.split("-")[0], a.name.split("-")[1].removesuffix(".tar.gz")) for a in four)
-
-
-@pytest.mark.parametrize("scheme", ["file", "dir"])
-def test_concurrent_publishes_lose_no_release(four, tmp_path, scheme):
-    """4 publishes at once, 10 times: a local target is locked; a non-local fsspec target (the
-    'dir' wrapper: shared files, no lock) relies on compare-and-retry."""
-    for trial in range(10 if scheme == "file" else 5):
-        target = tmp_path / f"t{trial}"
-        url = f"file://{target}" if scheme == "file" else f"dir::file://{target}"
-        publish_at_once(four, url)
-        fs, root = fsspec.core.url_to_fs(url)
-        root = root.rstrip("/")
-        assert sorted(releases(fs, root)) == expected_keys(four), f"trial {trial}"
-        left = sorted(p[len(root) + 1:] for p in fs.find(root))  # no temp upload, no lock file
-        assert left == sorted(["releases.json"] + [f"{b}/{v}/{f}" for b, v in expected_keys(four)
-                                                   for f in (f"{b}-{v}.tar.gz", "release.json")])
 
 
 def test_republish_repairs_a_lost_entry_and_record(tmp_path):

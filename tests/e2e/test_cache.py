@@ -10,34 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import load_json, run_build, write
-
-ZOO = '''
-import keras
-
-
-def alpha():
-    keras.utils.set_random_seed(1)
-    x = keras.Input((4,), name="x")
-    return keras.Model(x, keras.layers.Dense(3, name="y")(keras.layers.Dense(8)(x)))
-
-
-def beta():
-    keras.utils.set_random_seed(2)
-    x = keras.Input((6,), name="features")
-    return keras.Model(x, keras.layers.Dense(2, activation="softmax", name="p")(x))
-'''
-
-MANIFEST = '''
-schema: 1
-models:
-  alpha:
-    version: "1"
-    source: {builder: zoo:alpha}
-  beta:
-    version: "2"
-    source: {builder: zoo:beta}
-'''
+from shared.project import load_json, run_build, write
+from shared.zoo import ALPHA_BETA as ZOO
+from shared.zoo import ALPHA_BETA_MANIFEST as MANIFEST
 
 TASKS = ["alpha:float32", "beta:float32"]
 FILES = ["alpha/1/alpha.float32.tflite", "alpha/1/alpha.float32.json", "alpha/1/alpha.float32.intoto.json",

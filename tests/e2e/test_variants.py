@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import load_json, run_build, write
+from shared.project import load_json, run_build, write
 
 ZOO = '''
 import keras

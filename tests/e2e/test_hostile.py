@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Run, run_build, write
+from shared.project import Run, run_build, write
 
 ZOO = '''
 import keras

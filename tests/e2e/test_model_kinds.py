@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import load_json, run_build, write
+from shared.project import load_json, run_build, write
 
 from litert_build.export.inventory import op_inventory
 

@@ -8,7 +8,7 @@ import hashlib
 import os
 
 import pytest
-from conftest import load_json, run_build, write
+from shared.project import load_json, run_build, write
 
 ZOO = '''
 import keras

@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import run_build, write
-from test_cache import ZOO
+from shared.project import run_build, write
+from shared.zoo import ALPHA_BETA as ZOO
 
 MANIFEST = '''
 schema: 1

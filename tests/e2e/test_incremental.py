@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import run_build, write
+from shared.project import run_build, write
 
 BUILDER = '''
 import keras

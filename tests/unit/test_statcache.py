@@ -7,7 +7,7 @@ import os
 import threading
 
 import xxhash
-from conftest import write
+from shared.project import write
 
 from litert_build.plan import keys as hashing
 from litert_build.store import statcache
