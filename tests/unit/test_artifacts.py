@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-from litert_build.plan.layout import artifact_paths
 from litert_build.store.files import atomic_write_bytes
 
 
@@ -30,8 +29,3 @@ def test_replace_keeps_previous_until_new_is_complete(tmp_path):
     assert target.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["m.tflite"]
 
-
-def test_layout_has_model_version_variant(tmp_path):
-    tflite, manifest = artifact_paths(tmp_path, "net", "2.0", "float32")
-    assert tflite == tmp_path / "net" / "2.0" / "net.float32.tflite"
-    assert manifest == tmp_path / "net" / "2.0" / "net.float32.json"
