@@ -1,16 +1,26 @@
-"""The build report's diff: what changed since the previous report, and why.
+"""The build report (litert_build.report): the diff against the previous report and why, the
+table's cells, HTML escaping, and a whole report written in process from hand-made signature
+manifests and a real one-op model (no TensorFlow).
 
-The report itself is tested on the bundled example in test_example_build.py (one build)."""
+The report of a real build is tested on the bundled example in tests/e2e/test_example_build.py."""
 
 from __future__ import annotations
 
-from litert_build.report.build_report import diff
+import json
+import re
+
+from shared.tiny_tflite import tiny_model
+
+from litert_build.records import max_abs_error, worst_sqnr_db
+from litert_build.report.build_report import build_report, diff, markdown, page
+
+
+def row(task, sha, inputs=None, tools=None, size=10):
+    return {"task": task, "sha256": sha, "size": size, "inputs": inputs or {},
+            "tools": tools or {"keras": "3"}}
 
 
 def test_diff_names_the_inputs_that_changed():
-    def row(task, sha, inputs, tools=None):
-        return {"task": task, "sha256": sha, "size": 10, "inputs": inputs, "tools": tools or {"keras": "3"}}
-
     before = [row("a:float32", "1", {"w.h5": "x", "settings": "s"}), row("b:int8", "2", {"c.npz": "y"}),
               row("gone:float32", "3", {})]
     after = [row("a:float32", "9", {"w.h5": "z", "settings": "s"}), row("b:int8", "2", {"c.npz": "y"}),
@@ -22,3 +32,103 @@ def test_diff_names_the_inputs_that_changed():
         "a:float32: rebuilt (10 -> 10 bytes); inputs changed: w.h5",
         "c:f: rebuilt (10 -> 10 bytes); tool versions changed: keras",
     ]
+
+
+def test_diff_sorts_each_kind_and_counts_added_and_dropped_inputs():
+    before = [row("z:float32", "1", {"a.npz": "1", "old.h5": "1"}, size=28_328),
+              row("y:float32", "1", {"zoo.py": "1"}), row("x:float32", "1")]
+    after = [row("z:float32", "2", {"a.npz": "2", "new.h5": "1"}, {"keras": "4", "tensorflow": "2.21"},
+                 size=1_234_567),
+             row("y:float32", "2", {"zoo.py": "1"}), row("x:float32", "1", {"zoo.py": "7"}),
+             row("b:float32", "1"), row("a:float32", "1")]
+    assert diff(before, after) == [
+        "a:float32: new", "b:float32: new",
+        "y:float32: rebuilt (10 -> 10 bytes); same inputs (not reproducible?)",
+        "z:float32: rebuilt (28,328 -> 1,234,567 bytes); inputs changed: a.npz, new.h5, old.h5; "
+        "tool versions changed: keras, tensorflow",
+    ]  # x: other inputs, same bytes: not a change
+    assert diff([], []) == [] and diff(after, after) == []
+
+
+def table_row(**fields):
+    base = {"task": "m:int8", "model": "m", "variant": "int8", "kind": "int8", "size": 12_112,
+            "size_ratio": 0.4271, "max_abs_error": 0.00891, "eval_metric": "accuracy", "eval_value": 0.92777,
+            "eval_drop": 0.0, "float_ops": 0, "flex_ops": [], "latency_ms": 0.01234, "outcome": "converted",
+            "build_seconds": 6.04}
+    return {**base, **fields}
+
+
+def test_markdown_cells():
+    text = markdown([table_row(), table_row(task="m:f", variant="f", kind="float32", size_ratio=None,
+                                            max_abs_error=None, eval_value=None, eval_drop=None,
+                                            flex_ops=["FlexMatrixInverse"], latency_ms=None,
+                                            outcome="restored", build_seconds=None)],
+                    ["m:int8: new"])
+    lines = text.splitlines()
+    assert lines[:3] == ["# litert-build report", "", "2 artifacts."]
+    assert lines[6] == ("| m | int8 | int8 | 12,112 | 0.43 | 0.0089 | accuracy 0.9278 | 0.0000 | 0 | none | "
+                        "0.012 | converted in 6.0 s |")
+    assert lines[7] == "| m | f | float32 | 12,112 | — | — | — | — | 0 | FlexMatrixInverse | — | restored |"
+    assert lines[-1] == "- m:int8: new"
+    assert markdown([], []).endswith("## Changes since the previous report\n\n- none\n")
+
+
+def test_page_escapes_what_comes_from_files():
+    html = page([table_row(task='m:"x"', model="<b>m</b>")], ["zoo.py<script>alert(1)</script>: new"],
+                {"size": b"\x89PNG"})
+    assert '<tr data-task="m:&quot;x&quot;">' in html and "<td>&lt;b&gt;m&lt;/b&gt;</td>" in html
+    assert "<li>zoo.py&lt;script&gt;alert(1)&lt;/script&gt;: new</li>" in html
+    assert "<script>alert" not in html
+    assert '<img alt="size chart" src="data:image/png;base64,iVBORw==">' in html
+
+
+def test_max_abs_error_and_worst_sqnr_over_outputs():
+    record = {"outputs": {"a": {"max_abs_error": 0.5, "sqnr_db": 30.0}, "b": {"max_abs_error": 2.0,
+                                                                             "sqnr_db": 12.5}}}
+    assert (max_abs_error(record), worst_sqnr_db(record)) == (2.0, 12.5)
+    skipped = {"status": "skipped", "outputs": {"a": {"max_abs_error": None}}}
+    assert max_abs_error(skipped) is None and worst_sqnr_db(skipped) is None
+    assert max_abs_error(None) is None and max_abs_error({"outputs": {}}) is None
+
+
+def write_build(root, model, variant, runtime="builtin", sha="1" * 64, inputs=None, record=True):
+    folder = root / "artifacts" / model / "1"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{model}.{variant}.tflite").write_bytes(tiny_model())
+    meta = {"model": model, "variant": variant, "kind": "float32", "runtime": runtime, "flex_ops": [],
+            "artifact": {"size": 520, "sha256": sha},
+            "quantization": {"size_ratio_vs_float32": 1.0, "float_op_counts": {"ADD": 1}},
+            "verification": {"status": "passed", "outputs": {"y": {"max_abs_error": 0.0}}},
+            "inputs_xxh3": inputs or {"zoo.py": "a"}, "tools": {"keras": "3"}}
+    (folder / f"{model}.{variant}.json").write_text(json.dumps(meta))
+    if record:
+        builds = root / ".litert-build" / "builds"
+        builds.mkdir(parents=True, exist_ok=True)
+        (builds / f"{model}.{variant}.json").write_text(json.dumps({"outcome": "restored", "seconds": 0.5}))
+    return {"task": f"{model}:{variant}", "tflite": f"artifacts/{model}/1/{model}.{variant}.tflite",
+            "manifest": f"artifacts/{model}/1/{model}.{variant}.json",
+            "record": f".litert-build/builds/{model}.{variant}.json"}
+
+
+def test_a_whole_report_in_process_then_what_changed(tmp_path):
+    members = [write_build(tmp_path, "add", "float32"),
+               write_build(tmp_path, "flexy", "float32", runtime="flex", record=False),
+               {"task": "never:float32", "tflite": "artifacts/never/1/never.float32.tflite",
+                "manifest": "artifacts/never/1/never.float32.json", "record": ".litert-build/builds/n.json"}]
+    spec = {"root": str(tmp_path), "folder": str(tmp_path / "artifacts"), "members": members, "runs": 3}
+    assert build_report(spec) == {"rows": 2, "changes": 2}  # the unbuilt member has no row
+    rows = {r["task"]: r for r in json.loads((tmp_path / "artifacts/report.json").read_text())["rows"]}
+    assert set(rows) == {"add:float32", "flexy:float32"}
+    assert rows["add:float32"]["latency_ms"] > 0  # timed in the stock interpreter
+    assert rows["flexy:float32"]["latency_ms"] is None  # Flex: not loadable there
+    assert (rows["add:float32"]["outcome"], rows["add:float32"]["build_seconds"]) == ("restored", 0.5)
+    assert (rows["flexy:float32"]["outcome"], rows["flexy:float32"]["float_ops"]) == ("unknown", 1)
+    html = (tmp_path / "artifacts/report.html").read_text()
+    assert len(re.findall(r'<img alt="(size|latency) chart" src="data:image/png;base64,iVBOR', html)) == 2
+    assert "eval chart" not in html  # nothing was evaluated
+    assert (tmp_path / "artifacts/report.md").read_text().count("\n- ") == 2  # both new
+
+    write_build(tmp_path, "add", "float32", sha="2" * 64, inputs={"zoo.py": "b"})
+    assert build_report(spec) == {"rows": 2, "changes": 1}
+    md = (tmp_path / "artifacts/report.md").read_text()
+    assert md.endswith("- add:float32: rebuilt (520 -> 520 bytes); inputs changed: zoo.py\n")
