@@ -1,0 +1,83 @@
+"""KerasHub graph rewrites: ops without a builtin LiteRT kernel, replaced while the serving
+function is traced by the same math in ops that have one (so the artifact needs no Flex ops)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+
+class _OpsWithMatmulFFT2:
+    """``keras.ops`` whose ``fft2`` is computed as DFT matrix products.
+
+    FNet mixes tokens with a 2-D FFT, which TensorFlow's converter can only emit as the
+    Flex ops FFT2D and Complex. With static shapes the same transform is two products
+    with constant cosine/sine matrices: FFT2(A + iB) = F_L (A + iB) F_H with
+    F_N = C_N - i S_N, which converts to builtin BATCH_MATMUL / FULLY_CONNECTED.
+    """
+
+    def __init__(self, ops):
+        self._ops = ops
+
+    def __getattr__(self, name):
+        return getattr(self._ops, name)
+
+    def fft2(self, x):
+        import numpy as np
+
+        real, imag = x
+        length, width = int(real.shape[-2]), int(real.shape[-1])
+        ops = self._ops
+
+        def dft(n):
+            angle = 2.0 * np.pi * np.outer(np.arange(n), np.arange(n)) / n
+            return (ops.convert_to_tensor(np.cos(angle).astype("float32")),
+                    ops.convert_to_tensor(np.sin(angle).astype("float32")))
+
+        cos_l, sin_l = dft(length)
+        cos_h, sin_h = dft(width)
+        # P = F_L (A + iB) = (C A + S B) + i (C B - S A)
+        p_real = ops.matmul(cos_l, real) + ops.matmul(sin_l, imag)
+        p_imag = ops.matmul(cos_l, imag) - ops.matmul(sin_l, real)
+        # Q = P F_H = (Pr C + Pi S) + i (Pi C - Pr S)
+        q_real = ops.matmul(p_real, cos_h) + ops.matmul(p_imag, sin_h)
+        q_imag = ops.matmul(p_imag, cos_h) - ops.matmul(p_real, sin_h)
+        return q_real, q_imag
+
+
+def _uses(model, class_path: str) -> bool:
+    import importlib
+
+    module_name, _, class_name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        return False
+    return any(isinstance(layer, cls) for layer in model._flatten_layers())
+
+
+@contextlib.contextmanager
+def graph_rewrites(model) -> Iterator[list[str]]:
+    """Rewrites active while the serving function is traced; yields their descriptions.
+
+    Each replaces an op that has no builtin LiteRT kernel with the same math in ops
+    that have one. The Keras reference used for verification runs after the block,
+    with the original ops, so verification checks the rewrite too.
+    """
+    import importlib
+
+    patches: list[tuple[Any, str, Any]] = []
+    applied: list[str] = []
+    if _uses(model, "keras_hub.src.layers.modeling.f_net_encoder.FNetEncoder"):
+        module = importlib.import_module("keras_hub.src.layers.modeling.f_net_encoder")
+        patches.append((module, "ops", _OpsWithMatmulFFT2(module.ops)))
+        applied.append("FNetEncoder: fft2 as DFT matrix products (no Flex FFT2D/Complex)")
+    originals = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    try:
+        for obj, name, value in patches:
+            setattr(obj, name, value)
+        yield applied
+    finally:
+        for obj, name, value in originals:
+            setattr(obj, name, value)

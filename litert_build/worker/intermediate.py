@@ -1,0 +1,110 @@
+"""The records that pass from one step of the worker to the next (see
+:mod:`litert_build.worker.steps`), in the order the steps make them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from litert_build.export.adapter import ServingFunction
+    from litert_build.export.inventory import OpInventory
+    from litert_build.export.kerashub import HubSignature
+    from litert_build.export.signature import InputHints, InputSignature
+
+
+@dataclass
+class LoadedModel:
+    """``load``: the Keras model as built or loaded (KerasHub: ``signature`` detaches its
+    preprocessor)."""
+
+    model: Any  # keras.Model
+    weights_sha256: str  # of the model as loaded, before any export step
+    from_hub: bool  # a KerasHub task or backbone
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """``signature``: the artifact's inputs."""
+
+    signature: InputSignature
+    hub: HubSignature | None  # the KerasHub registry's static signature, unless inputs: are given
+    preprocessor: Any  # the KerasHub preprocessor detached from the model (shipped as assets), or None
+
+    @property
+    def hints(self) -> InputHints | None:
+        """What valid verification inputs look like (KerasHub registry only)."""
+        return self.hub.hints if self.hub else None
+
+
+@dataclass(frozen=True)
+class Traced:
+    """``trace``: the serving function the converter sees and verification calls."""
+
+    serving: ServingFunction
+    rewrites: list[str]  # graph rewrites active while tracing (KerasHub), as the manifest lists them
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``calibrate``: the variant's calibration samples and the held-out rest."""
+
+    representative: list[dict[str, np.ndarray]]  # by input name: what the converter calibrates on
+    held_out: list[list[np.ndarray]]  # in signature order: verification inputs
+    record: dict[str, Any]  # the manifest's quantization.calibration
+
+
+@dataclass(frozen=True)
+class Converted:
+    """``convert`` (and ``quantize``, for ``kind: aeq``): the variant's flatbuffer."""
+
+    flatbuffer: bytes  # the artifact
+    float32: bytes  # the float32 conversion of the same SavedModel (the artifact itself for float32)
+    aeq: dict[str, Any] | None = None  # quantization.ai_edge_quantizer: what the recipe quantized
+
+    @property
+    def float32_size(self) -> int:
+        return len(self.float32)
+
+
+@dataclass(frozen=True)
+class CheckedOps:
+    """``check_ops``: what the flatbuffer's operators are, once they passed the checks."""
+
+    inventory: OpInventory
+    float_ops: dict[str, int]  # ops that compute in floating point, with counts
+
+
+@dataclass(frozen=True)
+class Described:
+    """``describe``: everything ``write`` puts on disk."""
+
+    flatbuffer: bytes
+    manifest: dict[str, Any]  # the signature manifest
+    assets: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes, in <model>.assets/
+
+
+# ------------------------------------------------------------- kind: aot (steps/aot.py)
+
+
+@dataclass(frozen=True)
+class BaseArtifact:
+    """``read_base``: the built variant an AOT target compiles."""
+
+    path: Path
+    flatbuffer: bytes
+    manifest: dict[str, Any]  # its signature manifest
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """``compile_target``: the base compiled for one NPU target."""
+
+    vendor: str
+    soc: str
+    flatbuffer: bytes
+    inventory: OpInventory
+    offload: dict[str, Any]  # ops offloaded to the NPU, from the compiler's report

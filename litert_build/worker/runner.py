@@ -1,0 +1,44 @@
+"""The worker's step runner: a conversion is a sequence of named steps (see
+:mod:`litert_build.worker.steps`), and the name of the step running is what the message of an
+unexpected failure says the worker was doing ("internal error while converting: ...").
+
+Imports nothing heavy: ``main`` reads :func:`doing` after any exception, even a failed import.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_DOING = ["starting the conversion worker"]
+
+
+def doing() -> str:
+    """What the worker is doing now (the running step, or the last one that ran)."""
+    return _DOING[0]
+
+
+def set_doing(what: str) -> None:
+    """Say what the worker is doing now, for the message of an unexpected failure."""
+    _DOING[0] = what
+
+
+def step(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a function as a step of the worker: while it runs, the worker is ``what``
+    (``"loading the model"``), and ``what`` stays the answer of :func:`doing` until the next
+    step starts."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            set_doing(what)
+            return func(*args, **kwargs)
+
+        run.doing = what  # type: ignore[attr-defined]
+        return run
+
+    return decorate

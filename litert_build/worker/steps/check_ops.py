@@ -1,0 +1,56 @@
+"""Step ``check_ops``: what the artifact's operators are, and whether the variant may have them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litert_build.errors import ConversionError
+from litert_build.worker.intermediate import CheckedOps, Converted
+from litert_build.worker.job import Job
+from litert_build.worker.runner import step
+
+QUANTIZED_WEIGHT_KINDS = ("dynamic_range", "float16", "int8", "int16x8")  # aeq: expect_quantized
+
+
+@step("checking the artifact's ops")
+def check_ops(job: Job, converted: Converted) -> CheckedOps:
+    """The op inventory and the float ops of the artifact, after these checks: no custom ops
+    unless ``converter_options.allow_custom_ops``, no Select TF (Flex) ops unless
+    ``allow_flex_ops``, no large float32 weights in a quantized kind, no float ops in a
+    ``strict`` int8 variant."""
+    from litert_build.export.inventory import float_ops, op_inventory
+
+    settings, flatbuffer = job.settings, converted.flatbuffer
+    inventory = op_inventory(flatbuffer)
+    floats = float_ops(flatbuffer)
+    if inventory.custom and not settings.get("converter_options", {}).get("allow_custom_ops"):
+        raise ConversionError(f"the graph needs custom ops {sorted(inventory.custom)}.")
+    if inventory.flex and not settings.get("allow_flex_ops"):
+        raise ConversionError(
+            f"the graph needs Select TF (Flex) ops, which the stock LiteRT runtime cannot run: "
+            f"{', '.join(sorted(inventory.flex))}. Replace the layers that produce them, or set "
+            "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
+            "with your app."
+        )
+    if settings["kind"] in QUANTIZED_WEIGHT_KINDS:
+        _check_weights_quantized(settings, flatbuffer)
+    if settings["kind"] == "int8" and settings.get("strict") and floats:
+        listed = ", ".join(f"{op} x{n}" for op, n in floats.items())
+        raise ConversionError(
+            f"strict int8: these ops stay float: {listed}. Replace the layers that produce them "
+            "(e.g. LayerNormalization, GELU) or drop 'strict: true' to allow float islands."
+        )
+    return CheckedOps(inventory, floats)
+
+
+def _check_weights_quantized(settings: dict[str, Any], flatbuffer: bytes) -> None:
+    """A quantized kind whose large weights stayed float32 is float in all but name."""
+    from litert_build.export.inventory import MIN_WEIGHT_ELEMENTS, float_weights
+
+    left = float_weights(flatbuffer)
+    if left:
+        listed = ", ".join(f"{op} x{n}" for op, n in left.items())
+        raise ConversionError(
+            f"kind '{settings['kind']}' left the weights of these ops float32: {listed} (each "
+            f"with {MIN_WEIGHT_ELEMENTS:,}+ values). The artifact would be float in all but name; "
+            "check the calibration data and the converter's log, or use kind: float32.")
