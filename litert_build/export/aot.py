@@ -142,12 +142,11 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
                         verify: dict[str, Any]) -> dict[str, Any]:
     """Run the compiled model with ``CompiledModel`` and the base variant in the stock
     interpreter on the same seeded inputs; compare every output with ``verify``'s metric."""
-    import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
     from litert_build.errors import VerificationError
 
-    from .compare import SIGNATURE_KEY, check_metric, non_finite_problem
+    from .compare import SIGNATURE_KEY
 
     interpreter = Interpreter(model_content=base)
     runner = interpreter.get_signature_runner(SIGNATURE_KEY)
@@ -155,6 +154,25 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
         model = compiled_model(compiled, options)
     except Exception as exc:
         raise VerificationError(f"the compiled artifact does not load with CompiledModel: {exc}") from exc
+    got, want = _run_both(runner, model, verify)
+    report = {"status": "passed", "runtime": "ai_edge_litert.compiled_model.CompiledModel",
+              "reference": "the base variant in ai_edge_litert.interpreter",
+              "samples": verify["samples"], "seed": verify["seed"], "metric": verify["metric"],
+              **{k: verify[k] for k in ("atol", "rtol", "min_sqnr_db") if k in verify}, "outputs": {}}
+    failures = _compare(got, want, verify, report["outputs"])
+    if failures:
+        raise VerificationError("the compiled artifact disagrees with its base variant: "
+                                + "; ".join(failures))
+    return report
+
+
+def _run_both(runner, model, verify: dict[str, Any]) -> tuple[dict[str, list], dict[str, list]]:
+    """(the compiled model's outputs, the base's) by name, per sample, on seeded inputs: floats
+    ~ N(0, 1), integers uniform in ``int_range``."""
+    import numpy as np
+
+    from .compare import SIGNATURE_KEY
+
     outputs = model.get_output_tensor_details(SIGNATURE_KEY)
     rng = np.random.default_rng(verify["seed"])
     low, high = verify["int_range"]
@@ -178,10 +196,17 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
             got.setdefault(name, []).append(
                 np.asarray(buffer.read(reference.size, reference.dtype)).reshape(reference.shape))
             want.setdefault(name, []).append(reference)
-    report = {"status": "passed", "runtime": "ai_edge_litert.compiled_model.CompiledModel",
-              "reference": "the base variant in ai_edge_litert.interpreter",
-              "samples": verify["samples"], "seed": verify["seed"], "metric": verify["metric"],
-              **{k: verify[k] for k in ("atol", "rtol", "min_sqnr_db") if k in verify}, "outputs": {}}
+    return got, want
+
+
+def _compare(got: dict[str, list], want: dict[str, list], verify: dict[str, Any],
+             records: dict[str, Any]) -> list[str]:
+    """Why outputs fail ``verify``'s metric (empty: all pass); each checked output's errors go
+    into ``records``."""
+    import numpy as np
+
+    from .compare import check_metric, non_finite_problem
+
     failures = []
     for name in sorted(got):
         a = np.concatenate(got[name]).astype(np.float64)
@@ -191,13 +216,10 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
             failures.append(problem)
             continue
         ok, value = check_metric(verify["metric"], a, b, verify.get("atol", 0.0), verify.get("rtol", 0.0),
-                           verify.get("min_sqnr_db"))
+                                 verify.get("min_sqnr_db"))
         diff = np.abs(a - b)
-        report["outputs"][name] = {"max_abs_error": float(diff.max(initial=0.0)),
-                                   "mean_abs_error": float(diff.mean()) if diff.size else 0.0}
+        records[name] = {"max_abs_error": float(diff.max(initial=0.0)),
+                         "mean_abs_error": float(diff.mean()) if diff.size else 0.0}
         if not ok:
             failures.append(f"{name}: {verify['metric']} {value:.3g} over the bound")
-    if failures:
-        raise VerificationError("the compiled artifact disagrees with its base variant: "
-                                + "; ".join(failures))
-    return report
+    return failures

@@ -94,10 +94,24 @@ def check_against_signature(
     type (they are cast); a float given for an integer input or the reverse is an error.
     ``label`` names the data's file or builder in every message.
     """
-    import numpy as np
-
     label = label or f"the {what} data"
-    names = [t.name for t in tensors]
+    _check_names(arrays, [t.name for t in tensors], what, extra_keys, label)
+    counts = set()
+    for t in tensors:
+        _check_array(arrays[t.name], t, what, label)
+        counts.add(arrays[t.name].shape[0])
+    if len(counts) != 1:
+        raise ManifestError(
+            f"{label}: the arrays have different sample counts: "
+            f"{ {t.name: int(arrays[t.name].shape[0]) for t in tensors} }.",
+            field=what,
+        )
+    return counts.pop()
+
+
+def _check_names(arrays: dict[str, np.ndarray], names: list[str], what: str,
+                 extra_keys: tuple[str, ...], label: str) -> None:
+    """One array per input, and no other arrays than ``extra_keys`` (e.g. the labels)."""
     missing = [n for n in names if n not in arrays]
     unknown = [k for k in arrays if k not in names and k not in extra_keys]
     if missing or unknown:
@@ -107,34 +121,29 @@ def check_against_signature(
             + (f" (not inputs: {unknown})" if unknown else "") + ".",
             field=what,
         )
-    counts = set()
-    for t in tensors:
-        array = arrays[t.name]
-        expected = ("N",) + tuple("?" if d is None else d for d in t.shape[1:])
-        shape_ok = array.ndim == len(t.shape) and all(
-            want is None or want == got for want, got in zip(t.shape[1:], array.shape[1:], strict=False)
-        )
-        if not shape_ok:
-            raise ManifestError(
-                f"{label}, array '{t.name}': expected samples of shape {list(expected)} (the input is "
-                f"{list(t.shape)}, batch first), got an array of shape {list(array.shape)}.",
-                field=what,
-            )
-        want_float = np.issubdtype(np.dtype(t.dtype), np.floating)
-        got_float = np.issubdtype(array.dtype, np.floating)
-        got_int = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
-        if (want_float and not got_float) or (not want_float and not got_int):
-            raise ManifestError(
-                f"{label}, array '{t.name}': expected dtype {t.dtype}, got {array.dtype}.", field=what
-            )
-        counts.add(array.shape[0])
-    if len(counts) != 1:
+
+
+def _check_array(array: np.ndarray, t, what: str, label: str) -> None:
+    """Samples of the input's shape (batch first, any count) and of its kind of dtype."""
+    import numpy as np
+
+    expected = ("N",) + tuple("?" if d is None else d for d in t.shape[1:])
+    shape_ok = array.ndim == len(t.shape) and all(
+        want is None or want == got for want, got in zip(t.shape[1:], array.shape[1:], strict=False)
+    )
+    if not shape_ok:
         raise ManifestError(
-            f"{label}: the arrays have different sample counts: "
-            f"{ {t.name: int(arrays[t.name].shape[0]) for t in tensors} }.",
+            f"{label}, array '{t.name}': expected samples of shape {list(expected)} (the input is "
+            f"{list(t.shape)}, batch first), got an array of shape {list(array.shape)}.",
             field=what,
         )
-    return counts.pop()
+    want_float = np.issubdtype(np.dtype(t.dtype), np.floating)
+    got_float = np.issubdtype(array.dtype, np.floating)
+    got_int = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
+    if (want_float and not got_float) or (not want_float and not got_int):
+        raise ManifestError(
+            f"{label}, array '{t.name}': expected dtype {t.dtype}, got {array.dtype}.", field=what
+        )
 
 
 def samples(arrays: dict[str, np.ndarray], tensors, indices) -> list[list[np.ndarray]]:

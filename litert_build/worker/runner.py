@@ -38,7 +38,6 @@ def step(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             set_doing(what)
             return func(*args, **kwargs)
 
-        run.doing = what  # type: ignore[attr-defined]
         return run
 
     return decorate

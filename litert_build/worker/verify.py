@@ -109,59 +109,22 @@ def verify(
     inputs_origin: str = "random",
     hints: InputHints | None = None,
 ) -> dict[str, Any]:
-    import keras
-
+    """Run the artifact and the Keras model on ``inputs`` (default: seeded random inputs) and
+    check every output with the ``verify`` settings' metric; the manifest's ``verification``
+    record, or a VerificationError listing every output that fails."""
     metric = settings.get("metric", "allclose")
     atol, rtol = float(settings.get("atol", 0.0)), float(settings.get("rtol", 0.0))
     min_sqnr = settings.get("min_sqnr_db")
     if inputs is None:
         inputs = random_inputs(serving, int(settings["samples"]), int(settings["seed"]),
                                settings["int_range"], hints)
-    runner = LiteRTRunner(flatbuffer, serving.signature.names)
-    got: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
-    want: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
-    for arrays in inputs:
-        result = runner(arrays)
-        expected = serving.python_call(*arrays)
-        for name in serving.output_names:
-            if name not in result:
-                raise VerificationError(f"the artifact has no output '{name}' (it has {sorted(result)})")
-            a = np.asarray(result[name], dtype=np.float64)
-            b = np.asarray(keras.ops.convert_to_numpy(expected[name]), dtype=np.float64)
-            if a.shape != b.shape:
-                raise VerificationError(
-                    f"output '{name}' has shape {a.shape} in LiteRT but {b.shape} in Keras"
-                )
-            got[name].append(a)
-            want[name].append(b)
-
+    got, want = _run_both(flatbuffer, serving, inputs)
     outputs, failures = {}, []
     for name in serving.output_names:
-        a, b = np.stack(got[name]), np.stack(want[name])
-        record: dict[str, Any] = {}
-        problem = non_finite_problem(name, a, b)
-        if problem:
-            failures.append(problem)
-            outputs[name] = record
-            continue
-        diff = np.abs(a - b)
-        rel = diff / np.maximum(np.abs(b), np.finfo(np.float32).tiny)
-        record["max_abs_error"] = float(diff.max(initial=0.0))
-        record["mean_abs_error"] = float(diff.mean()) if diff.size else 0.0
-        record["max_rel_error"] = float(rel.max(initial=0.0))
-        record["sqnr_db"] = round(sqnr_db(a, b), 2)
-        record["mean_abs_keras"] = float(np.abs(b).mean()) if b.size else 0.0  # the output's scale
-        ok, value = check_metric(metric, a, b, atol, rtol, min_sqnr)
-        ok = ok and all(np.isfinite([value, record["max_abs_error"], record["mean_abs_error"]]))
-        if metric != "sqnr":
-            record["violations" if metric == "allclose" else metric] = value
-        if not ok:
-            failures.append(
-                f"'{name}': SQNR {record['sqnr_db']:.1f} dB, max abs error {record['max_abs_error']:.3g}, "
-                f"mean abs error {record['mean_abs_error']:.3g}, max rel error {record['max_rel_error']:.3g}"
-                + (f", {int(value)} element(s) outside" if metric == "allclose" else "")
-            )
-        outputs[name] = record
+        outputs[name], failure = _compare(name, np.stack(got[name]), np.stack(want[name]),
+                                          metric, atol, rtol, min_sqnr)
+        if failure:
+            failures.append(failure)
     if failures:
         bound = f"SQNR >= {min_sqnr:g} dB" if metric == "sqnr" else f"{metric}, atol={atol:g}, rtol={rtol:g}"
         loosen = "verify.min_sqnr_db" if metric == "sqnr" else "verify.atol/rtol"
@@ -182,5 +145,60 @@ def verify(
     }
 
 
+def _run_both(flatbuffer: bytes, serving: ServingFunction, inputs: list[list[np.ndarray]],
+              ) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
+    """(LiteRT's outputs, Keras' outputs) by output name, one float64 array per sample; an
+    output missing from the artifact or of another shape fails."""
+    import keras
+
+    runner = LiteRTRunner(flatbuffer, serving.signature.names)
+    got: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
+    want: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
+    for arrays in inputs:
+        result = runner(arrays)
+        expected = serving.python_call(*arrays)
+        for name in serving.output_names:
+            if name not in result:
+                raise VerificationError(f"the artifact has no output '{name}' (it has {sorted(result)})")
+            a = np.asarray(result[name], dtype=np.float64)
+            b = np.asarray(keras.ops.convert_to_numpy(expected[name]), dtype=np.float64)
+            if a.shape != b.shape:
+                raise VerificationError(
+                    f"output '{name}' has shape {a.shape} in LiteRT but {b.shape} in Keras"
+                )
+            got[name].append(a)
+            want[name].append(b)
+    return got, want
+
+
+def _compare(name: str, a: np.ndarray, b: np.ndarray, metric: str, atol: float, rtol: float,
+             min_sqnr: float | None) -> tuple[dict[str, Any], str | None]:
+    """(the output's record: errors, SQNR, scale and the metric's value; why it fails, or None).
+    ``a`` is LiteRT's output over all samples, ``b`` Keras'."""
+    record: dict[str, Any] = {}
+    problem = non_finite_problem(name, a, b)
+    if problem:
+        return record, problem
+    diff = np.abs(a - b)
+    rel = diff / np.maximum(np.abs(b), np.finfo(np.float32).tiny)
+    record["max_abs_error"] = float(diff.max(initial=0.0))
+    record["mean_abs_error"] = float(diff.mean()) if diff.size else 0.0
+    record["max_rel_error"] = float(rel.max(initial=0.0))
+    record["sqnr_db"] = round(sqnr_db(a, b), 2)
+    record["mean_abs_keras"] = float(np.abs(b).mean()) if b.size else 0.0  # the output's scale
+    ok, value = check_metric(metric, a, b, atol, rtol, min_sqnr)
+    ok = ok and all(np.isfinite([value, record["max_abs_error"], record["mean_abs_error"]]))
+    if metric != "sqnr":
+        record["violations" if metric == "allclose" else metric] = value
+    if ok:
+        return record, None
+    return record, (
+        f"'{name}': SQNR {record['sqnr_db']:.1f} dB, max abs error {record['max_abs_error']:.3g}, "
+        f"mean abs error {record['mean_abs_error']:.3g}, max rel error {record['max_rel_error']:.3g}"
+        + (f", {int(value)} element(s) outside" if metric == "allclose" else "")
+    )
+
+
 def skipped(reason: str) -> dict[str, Any]:
+    """The ``verification`` record of an artifact that cannot run here, with the reason."""
     return {"status": "skipped", "reason": reason}
