@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from shared.project import load_json, run_build, write
+from shared.project import manifest_of, run_build, write_project
 
 ZOO = '''
 import keras
@@ -60,13 +60,12 @@ models:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("aeq")
-    write(folder / "zoo.py", ZOO)
-    write(folder / "models.yaml", MANIFEST)
+    import numpy as np
     from ai_edge_quantizer import recipe
 
-    write(folder / "recipes/dyn4.json", json.dumps(recipe.dynamic_wi4b32_afp32()))
-    import numpy as np
+    recipe_file = json.dumps(recipe.dynamic_wi4b32_afp32())
+    folder = write_project(tmp_path_factory.mktemp("aeq"),
+                           {"zoo.py": ZOO, "models.yaml": MANIFEST, "recipes/dyn4.json": recipe_file})
 
     rng = np.random.default_rng(0)
     np.savez(folder / "calib.npz", x=rng.standard_normal((50, 64)).astype("float32"),
@@ -74,14 +73,10 @@ def project(tmp_path_factory):
     return folder, run_build(folder)
 
 
-def meta(folder, model, variant):
-    return load_json(folder / "artifacts" / model / "1" / f"{model}.{variant}.json")
-
-
 def test_int8_and_int4_weights_shrink_and_match_keras(project):
     folder, result = project
-    float_size = meta(folder, "mlp", "float32")["artifact"]["size"]
-    wi8, wi4, dyn4 = (meta(folder, "mlp", v) for v in ("wi8", "wi4", "dyn4_b32"))
+    float_size = manifest_of(folder, "mlp", "float32")["artifact"]["size"]
+    wi8, wi4, dyn4 = (manifest_of(folder, "mlp", v) for v in ("wi8", "wi4", "dyn4_b32"))
     for m in (wi8, wi4, dyn4):
         assert m["verification"]["status"] == "passed", result.output  # stock interpreter vs Keras
         assert m["quantization"]["float32_size"] == float_size
@@ -115,7 +110,7 @@ def test_unknown_recipe_is_a_manifest_error(project):
 
 def test_static_recipe_calibrates_on_the_given_data(project):
     folder, result = project
-    m = meta(folder, "mlp", "s8")
+    m = manifest_of(folder, "mlp", "s8")
     assert m["verification"]["status"] == "passed", result.output
     assert m["verification"]["inputs"] == "held-out calibration"
     assert m["quantization"]["calibration"] == {"available": 50, "used": 40, "held_out_for_verify": 8,

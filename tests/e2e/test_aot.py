@@ -8,7 +8,7 @@ import hashlib
 import os
 
 import pytest
-from shared.project import load_json, run_build, write
+from shared.project import build_project, load_json, manifest_of, run_build
 
 ZOO = '''
 import keras
@@ -72,15 +72,8 @@ def env_for(project):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     folder = tmp_path_factory.mktemp("aot")
-    write(folder / "zoo.py", ZOO)
-    write(folder / "models.yaml", MANIFEST)
-    for rel, text in FAKE_SDKS.items():
-        write(folder / "fake_sdks" / rel, text)
-    return folder, run_build(folder, env=env_for(folder))
-
-
-def meta(folder, variant):
-    return load_json(folder / "artifacts/mlp/1" / f"mlp.{variant}.json")
+    sdks = {f"fake_sdks/{rel}": text for rel, text in FAKE_SDKS.items()}
+    return build_project(folder, {"zoo.py": ZOO, "models.yaml": MANIFEST, **sdks}, env=env_for(folder))
 
 
 def test_targets_are_tasks(project):
@@ -98,13 +91,13 @@ def test_openvino_cpu_compile_runs_with_compiled_model(project):
     cases = (("npu.intel_openvino_LNL", "float32", 1e-5),
              ("npu_dr.intel_openvino_PTL", "dynamic_range", 5e-2))
     for variant, base, bound in cases:
-        m = meta(folder, variant)
+        m = manifest_of(folder, "mlp", variant)
         assert m["kind"] == "aot" and m["runtime"] == "dispatch", result.output
         assert "CompiledModel" in m["runtime_api"] and "Interpreter cannot" in m["runtime_api"]
         assert m["ops"]["custom"] == {"DISPATCH_OP": 1}
         aot = m["aot"]
         assert (aot["vendor"], aot["base_variant"]) == ("intel_openvino", base)
-        assert aot["base_sha256"] == meta(folder, base)["artifact"]["sha256"]
+        assert aot["base_sha256"] == manifest_of(folder, "mlp", base)["artifact"]["sha256"]
         assert aot["offload"]["ops_offloaded"] == aot["offload"]["ops_total"] > 0
         assert aot["compiler"]["openvino"] == "2026.3.1"
         verification = m["verification"]
@@ -116,7 +109,8 @@ def test_openvino_cpu_compile_runs_with_compiled_model(project):
     deps = {d["name"]: d["digest"]["sha256"] for d in
             statement["predicate"]["buildDefinition"]["resolvedDependencies"]}
     base_json = folder / "artifacts/mlp/1/mlp.float32.json"
-    assert deps == {"artifacts/mlp/1/mlp.float32.tflite": meta(folder, "float32")["artifact"]["sha256"],
+    base_sha256 = manifest_of(folder, "mlp", "float32")["artifact"]["sha256"]
+    assert deps == {"artifacts/mlp/1/mlp.float32.tflite": base_sha256,
                     "artifacts/mlp/1/mlp.float32.json": hashlib.sha256(base_json.read_bytes()).hexdigest()}
 
 
@@ -153,5 +147,5 @@ def test_rebuilt_only_when_the_base_changes(project):
     changed = run_build(folder, "convert:mlp:npu.intel_openvino_LNL", env=env_for(folder))
     assert changed.returncode == 0, changed.output
     assert changed.converted == ["mlp:float32", "mlp:npu.intel_openvino_LNL"], changed.output
-    assert meta(folder, "npu.intel_openvino_LNL")["aot"]["base_sha256"] == meta(
-        folder, "float32")["artifact"]["sha256"]
+    assert manifest_of(folder, "mlp", "npu.intel_openvino_LNL")["aot"]["base_sha256"] == manifest_of(
+        folder, "mlp", "float32")["artifact"]["sha256"]

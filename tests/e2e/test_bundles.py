@@ -12,19 +12,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from shared.project import run_build, write
+from shared.project import build_project, run_build, write, write_project
 from shared.zoo import ALPHA_BETA as ZOO
 
 MANIFEST = '''
 schema: 1
 models:
-  alpha:
-    version: "1"
-    source: {builder: zoo:alpha}
-    variants: {float32: {}, float16: {}}
-  beta:
-    version: "2"
-    source: {builder: zoo:beta}
+  alpha: {version: "1", source: {builder: zoo:alpha}, variants: {float32: {}, float16: {}}}
+  beta: {version: "2", source: {builder: zoo:beta}}
 bundles:
   app:
     version: "3.1.0"
@@ -48,18 +43,12 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_project(path: Path) -> Path:
-    write(path / "zoo.py", ZOO)
-    write(path / "models.yaml", MANIFEST)
-    write(path / "NOTICE.txt", "Apache-2.0\n")
-    return path
+FILES = {"zoo.py": ZOO, "models.yaml": MANIFEST, "NOTICE.txt": "Apache-2.0\n"}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    folder = make_project(tmp_path_factory.mktemp("bundles"))
-    result = run_build(folder)
-    return folder, result
+    return build_project(tmp_path_factory.mktemp("bundles"), FILES)
 
 
 def test_bundles_are_built_after_their_artifacts(project):
@@ -112,7 +101,7 @@ def test_archive_layout_index_and_sha256sums(project, tmp_path):
 
 def test_same_inputs_same_bundle_bytes_elsewhere(project, tmp_path):
     folder, _ = project
-    clone = make_project(tmp_path / "clone")
+    clone = write_project(tmp_path / "clone", FILES)
     result = run_build(clone, "bundle:app", "bundle:alpha_zip",
                        env={"LITERT_BUILD_CACHE": str(folder / ".cache")})
     assert result.returncode == 0, result.output

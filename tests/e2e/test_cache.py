@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from shared.project import load_json, run_build, write
-from shared.zoo import ALPHA_BETA as ZOO
+from shared.project import build_project, load_json, run_build, write
 from shared.zoo import ALPHA_BETA_MANIFEST as MANIFEST
+from shared.zoo import ALPHA_BETA_PROJECT
 
 TASKS = ["alpha:float32", "beta:float32"]
 FILES = ["alpha/1/alpha.float32.tflite", "alpha/1/alpha.float32.json", "alpha/1/alpha.float32.intoto.json",
@@ -34,11 +34,9 @@ def digests(project: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A project built once, with its cache in a folder of its own."""
-    project = tmp_path_factory.mktemp("original")
-    write(project / "zoo.py", ZOO)
-    write(project / "models.yaml", MANIFEST)
     cache = tmp_path_factory.mktemp("cache")
-    result = run_build(project, env={"LITERT_BUILD_CACHE": str(cache)})
+    project, result = build_project(tmp_path_factory.mktemp("original"), ALPHA_BETA_PROJECT,
+                                    env={"LITERT_BUILD_CACHE": str(cache)})
     assert result.returncode == 0, result.output
     assert sorted(result.converted) == TASKS
     return project, cache

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared.project import Run, run_build, write
+from shared.project import Run, build_project, run_build, run_python, write
 
 ZOO = '''
 import keras
@@ -84,9 +84,8 @@ def snapshot(sandbox: Path, project: Path) -> dict[str, tuple[int, int]]:
 def warm_cache(tmp_path_factory) -> Path:
     """A cache holding the good model, so each case restores it instead of converting."""
     root = tmp_path_factory.mktemp("warm")
-    write(root / "zoo.py", ZOO)
-    write(root / "models.yaml", GOOD)
-    run = run_build(root, env={"LITERT_BUILD_CACHE": str(root / "cache")})
+    _, run = build_project(root, {"zoo.py": ZOO, "models.yaml": GOOD},
+                           env={"LITERT_BUILD_CACHE": str(root / "cache")})
     assert run.returncode == 0, run.output
     return root / "cache"
 
@@ -241,20 +240,17 @@ def test_one_bad_model_does_not_stop_the_others(tmp_path, warm_cache, name, entr
 
 
 # ------------------------------------------------------------------------- bundles
+OUTSIDE = "models.yaml, bundle 'rel', field 'files[0]': extra files must be inside the folder of models.yaml"
 BUNDLES = [
     ("bundle-version-traversal", 'version: "1/../../../../x"', "include: [good]", "",
      "models.yaml, bundle 'rel', field 'version': '1/../../../../x' does not match the pattern"),
     ("bundle-version-absolute", 'version: "/tmp/x"', "include: [good]", "",
      "models.yaml, bundle 'rel', field 'version': '/tmp/x' does not match the pattern"),
-    ("bundle-file-traversal", 'version: "1"', "include: [good]", "files: [../../../../outside.txt]",
-     "models.yaml, bundle 'rel', field 'files[0]': extra files must be inside the folder of models.yaml"),
+    ("bundle-file-traversal", 'version: "1"', "include: [good]", "files: [../../../../outside.txt]", OUTSIDE),
     ("bundle-file-etc-passwd", 'version: "1"', "include: [good]",
-     "files: [../../../../../../../../etc/passwd]",
-     "models.yaml, bundle 'rel', field 'files[0]': extra files must be inside the folder of models.yaml"),
-    ("bundle-file-absolute", 'version: "1"', "include: [good]", "files: [/etc/hostname]",
-     "models.yaml, bundle 'rel', field 'files[0]': extra files must be inside the folder of models.yaml"),
-    ("bundle-file-symlink-out", 'version: "1"', "include: [good]", "files: [link.txt]",
-     "models.yaml, bundle 'rel', field 'files[0]': extra files must be inside the folder of models.yaml"),
+     "files: [../../../../../../../../etc/passwd]", OUTSIDE),
+    ("bundle-file-absolute", 'version: "1"', "include: [good]", "files: [/etc/hostname]", OUTSIDE),
+    ("bundle-file-symlink-out", 'version: "1"', "include: [good]", "files: [link.txt]", OUTSIDE),
     ("bundle-include-nothing", 'version: "1"', "include: [nothing*]", "",
      "models.yaml, bundle 'rel', field 'include[0]': 'nothing*' matches no model:variant"),
     ("bundle-name-traversal", 'version: "1"', "include: [good]", "",
@@ -423,11 +419,7 @@ def worker_battery(tmp_path_factory, warm_cache):
     inf[0, 0] = np.inf
     np.savez(p / "inf.npz", x=inf, label=np.zeros(40, dtype="int32"))
     np.savez(p / "eval_ok.npz", x=x, label=np.zeros(40, dtype="int32"))
-    subprocess.run([sys.executable, "-c", textwrap.dedent('''
-        import os; os.environ["KERAS_BACKEND"] = "tensorflow"
-        import sys; sys.path.insert(0, ".")
-        import zoo; zoo.wide().save_weights("wide.weights.h5")
-    ''')], cwd=p, check=True, capture_output=True)
+    run_python(p, "import zoo; zoo.wide().save_weights('wide.weights.h5')")
     case.before = snapshot(case.sandbox, case.project)
     return case, case.run("-n", "2", "convert")
 

@@ -2,52 +2,32 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from shared.project import run_build, write
-
-BUILDER = '''
-import keras
-
-
-def small():
-    x = keras.Input((4,), name="x")
-    return keras.Model(x, keras.layers.Dense(2, name="y")(x))
-'''
+from shared.project import run_build, run_python, write_project
+from shared.zoo import DENSE, module
 
 MANIFEST = '''
 schema: 1
 models:
   alpha:
     version: "1"
-    source: {builder: zoo:small, weights: w/alpha.weights.h5}
+    source: {builder: zoo:dense, weights: w/alpha.weights.h5}
   beta:
     version: "1"
-    source: {builder: zoo:small, weights: w/beta.weights.h5}
-'''
-
-SAVE = '''
-import sys
-import keras
-sys.path.insert(0, ".")
-from zoo import small
-keras.utils.set_random_seed(int(sys.argv[2]))
-small().save_weights(sys.argv[1])
+    source: {builder: zoo:dense, weights: w/beta.weights.h5}
 '''
 
 
 def save_weights(project, name, seed):
-    subprocess.run([sys.executable, "save.py", f"w/{name}.weights.h5", str(seed)], cwd=project,
-                   check=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    run_python(project, f"""
+        import keras
+        from zoo import dense
+        keras.utils.set_random_seed({seed})
+        dense().save_weights("w/{name}.weights.h5")
+    """)
 
 
 def test_only_changed_model_rebuilds_and_clean_removes(tmp_path):
-    project = tmp_path
-    write(project / "zoo.py", BUILDER)
-    write(project / "models.yaml", MANIFEST)
-    write(project / "save.py", SAVE)
+    project = write_project(tmp_path, {"zoo.py": module(DENSE), "models.yaml": MANIFEST})
     (project / "w").mkdir()
     save_weights(project, "alpha", 1)
     save_weights(project, "beta", 2)
@@ -67,8 +47,8 @@ def test_only_changed_model_rebuilds_and_clean_removes(tmp_path):
     # A settings change rebuilds that model only, and `info` says why first.
     text = (project / "models.yaml").read_text()
     (project / "models.yaml").write_text(text.replace(
-        "source: {builder: zoo:small, weights: w/beta.weights.h5}",
-        "source: {builder: zoo:small, weights: w/beta.weights.h5}\n    verify: {samples: 3}"))
+        "source: {builder: zoo:dense, weights: w/beta.weights.h5}",
+        "source: {builder: zoo:dense, weights: w/beta.weights.h5}\n    verify: {samples: 3}"))
     info = run_build(project, "info", "convert:beta:float32")
     assert "status     : run" in info.output, info.output
     assert "settings of beta:float32 in models.yaml" in info.output

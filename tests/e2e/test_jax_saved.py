@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 
 import pytest
-from shared.project import load_json, run_build, write
+from shared.project import load_json, run_build, run_python, write
 
 SAVE = '''
 import keras
@@ -22,9 +19,7 @@ keras.Model(x, keras.layers.Dense(2, name="action")(y)).save("jax_model.keras")
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_jax_saved_model_converts(tmp_path):
-    write(tmp_path / "save.py", SAVE)
-    subprocess.run([sys.executable, "save.py"], cwd=tmp_path, check=True,
-                   env={**os.environ, "KERAS_BACKEND": "jax"})
+    run_python(tmp_path, SAVE, backend="jax")
     write(tmp_path / "models.yaml", """
         schema: 1
         models:

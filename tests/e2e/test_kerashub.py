@@ -7,12 +7,9 @@ folder by a subprocess (no network)."""
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 
 import pytest
-from shared.project import load_json, run_build, write
+from shared.project import artifact, load_json, manifest_of, run_build, run_python, write_project
 
 MAKE_PRESETS = '''
 import keras
@@ -130,24 +127,16 @@ models:
 '''
 
 
-def paths(project, model, variant="float32"):
-    folder = project / "artifacts" / model / "1"
-    return folder / f"{model}.{variant}.tflite", folder / f"{model}.{variant}.json"
-
-
 @pytest.fixture(scope="module")
 def hub_project(tmp_path_factory):
-    project = tmp_path_factory.mktemp("kerashub")
-    write(project / "make_presets.py", MAKE_PRESETS)
-    write(project / "hub_builders.py", BUILDERS)
-    write(project / "models.yaml", MANIFEST)
-    subprocess.run([sys.executable, "make_presets.py"], cwd=project, check=True,
-                   env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    project = write_project(tmp_path_factory.mktemp("kerashub"),
+                            {"hub_builders.py": BUILDERS, "models.yaml": MANIFEST})
+    run_python(project, MAKE_PRESETS)
     return project, run_build(project)
 
 
 def signature(project, model, variant="float32"):
-    return load_json(paths(project, model, variant)[1])["signatures"]["serving_default"]
+    return manifest_of(project, model, variant)["signatures"]["serving_default"]
 
 
 def test_built_artifacts_are_static_named_and_builtin_only(hub_project):
@@ -156,7 +145,7 @@ def test_built_artifacts_are_static_named_and_builtin_only(hub_project):
              ("backbone", "float32"), ("gpt2_explicit", "float32"),
              ("bert", "float32"), ("resnet", "float32"), ("resnet", "big")]
     for model, variant in built:
-        tflite, manifest = paths(project, model, variant)
+        tflite, manifest = artifact(project, model, variant)
         assert tflite.is_file(), result.output
         meta = load_json(manifest)
         assert meta["flex_ops"] == [] and meta["runtime"] == "builtin"
@@ -183,7 +172,7 @@ def test_sequence_length_priority(hub_project):
     project, _ = hub_project
 
     def length(model, variant="float32"):
-        return load_json(paths(project, model, variant)[1])["kerashub"]["sequence_length"]
+        return manifest_of(project, model, variant)["kerashub"]["sequence_length"]
 
     assert length("gpt2") == {"value": 12, "from": "preprocessor"}
     assert length("gpt2", "seq8") == {"value": 8, "from": "models.yaml"}
@@ -194,29 +183,29 @@ def test_sequence_length_priority(hub_project):
 
 def test_image_size_priority_and_error(hub_project):
     project, result = hub_project
-    meta = load_json(paths(project, "resnet")[1])
+    meta = manifest_of(project, "resnet")
     assert meta["kerashub"]["image_size"] == {"value": [32, 32], "from": "preprocessor"}
     assert signature(project, "resnet")["inputs"][0]["shape"] == [1, 32, 32, 3]
     assert signature(project, "resnet")["inputs"][0]["name"] == "images"
     assert signature(project, "resnet", "big")["inputs"][0]["shape"] == [1, 48, 40, 3]
     assert [o["name"] for o in signature(project, "resnet")["outputs"]] == ["logits"]
-    assert not paths(project, "resnet_unsized")[0].exists()
+    assert not artifact(project, "resnet_unsized")[0].exists()
     assert ("model 'resnet_unsized', field 'image_size': the image size of this "
             "ResNetImageClassifier is unknown") in result.output
 
 
 def test_runtime_assets_are_shipped_with_hashes(hub_project):
     project, _ = hub_project
-    meta = load_json(paths(project, "gpt2")[1])
+    meta = manifest_of(project, "gpt2")
     assets = meta["assets"]
-    folder = paths(project, "gpt2")[0].parent / assets["folder"]
+    folder = artifact(project, "gpt2")[0].parent / assets["folder"]
     assert assets["tokenizer"]["class"] == "GPT2Tokenizer"
     assert set(assets["tokenizer"]["files"]) == {"tokenizer/merges.txt", "tokenizer/vocabulary.json"}
     for name, digest in assets["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
-    image = load_json(paths(project, "resnet")[1])["assets"]["image_preprocessing"]
+    image = manifest_of(project, "resnet")["assets"]["image_preprocessing"]
     assert image["image_size"] == [32, 32] and abs(image["scale"] - 1 / 255) < 1e-9
-    bert = load_json(paths(project, "bert")[1])["assets"]["tokenizer"]
+    bert = manifest_of(project, "bert")["assets"]["tokenizer"]
     assert bert["class"] == "BertTokenizer" and bert["files"] == ["tokenizer/vocabulary.txt"]
 
 
@@ -229,12 +218,12 @@ def test_clear_errors(hub_project):
     assert "preset 'kaggle://keras/gemma/keras/gemma_2b_en' is not a local folder" in out
     assert "never downloads" in out
     for model in ("unregistered", "too_long", "remote"):
-        assert not paths(project, model)[0].exists()
+        assert not artifact(project, model)[0].exists()
 
 
 def test_preset_files_count_in_the_hash(hub_project):
     project, _ = hub_project
-    meta = load_json(paths(project, "gpt2")[1])
+    meta = manifest_of(project, "gpt2")
     hashed = set(meta["inputs_xxh3"])
     assert {"presets/gpt2_tiny/model.weights.h5", "presets/gpt2_tiny/task.json",
             "presets/gpt2_tiny/assets/tokenizer/vocabulary.json"} <= hashed
@@ -242,7 +231,7 @@ def test_preset_files_count_in_the_hash(hub_project):
 
 def test_backbone_alone(hub_project):
     project, _ = hub_project
-    meta = load_json(paths(project, "backbone")[1])
+    meta = manifest_of(project, "backbone")
     assert meta["kerashub"]["registry_entry"] == "Backbone"
     sig = meta["signatures"]["serving_default"]
     assert [(i["name"], i["shape"]) for i in sig["inputs"]] == [
@@ -263,8 +252,8 @@ def test_fresh_clone_restores_artifact_and_assets_from_cache(hub_project, tmp_pa
     result = run_build(clone, "convert:gpt2:float32", env={"LITERT_BUILD_CACHE": str(project / ".cache")})
     assert result.returncode == 0, result.output
     assert result.restored == ["gpt2:float32"] and result.converted == []
-    original = paths(project, "gpt2")[0].parent
-    restored = paths(clone, "gpt2")[0].parent
+    original = artifact(project, "gpt2")[0].parent
+    restored = artifact(clone, "gpt2")[0].parent
     files = sorted(p.relative_to(original).as_posix() for p in original.rglob("*") if p.is_file())
     files = [f for f in files if f.startswith(("gpt2.float32.", "gpt2.assets/"))]
     assert "gpt2.float32.intoto.json" in files and "gpt2.assets/tokenizer.json" in files, files

@@ -10,15 +10,13 @@ import shutil
 
 import pytest
 from shared.hub import BUILDERS, FAMILIES, SLOW, families_manifest
-from shared.project import load_json, run_build, write
+from shared.project import build_project, load_json
 
 
 def _project(tmp_path_factory, label, names):
     project = tmp_path_factory.mktemp(label)
     shutil.copy(BUILDERS, project / "hub_families.py")
-    write(project / "models.yaml", families_manifest(names))
-    result = run_build(project)
-    return project, result
+    return build_project(project, {"models.yaml": families_manifest(names)})
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,13 @@ unknown converter option; failing tasks leave no file and the others still build
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from shared.project import load_json, run_build, write
+from shared.project import artifact, load_json, manifest_of, run_build, run_python, write_project
+from shared.zoo import DENSE, module
 
 from litert_build.export.inventory import op_inventory
 
-BUILDERS = '''
-import keras
-import numpy as np
-
-
+BUILDERS = module(DENSE, '''
 def _trunk(seed):
     keras.utils.set_random_seed(seed)
     return [keras.layers.Dense(256, activation="relu", name="h1"),
@@ -79,78 +72,36 @@ def crashing_model():
 
     os.kill(os.getpid(), signal.SIGSEGV)  # a converter crash, as far as the build can tell
 
-
-def weighted_model():
-    x = keras.Input((4,), name="x")
-    return keras.Model(x, keras.layers.Dense(3, name="out")(x))
-'''
+''')
 
 MANIFEST = '''
 schema: 1
 models:
-  functional_list:
-    version: "1"
-    source: {keras: saved/functional_list.keras}
-  functional_h5:
-    version: "1"
-    source: {keras: saved/functional.h5}
-  dict_model:
-    version: "1"
-    source: {builder: kinds:dict_model}
-  list_model:
-    version: "1"
-    source: {builder: kinds:list_model}
-  weighted:
-    version: "1"
-    source: {builder: kinds:weighted_model, weights: saved/weighted.weights.h5}
-  flex_default:
-    version: "1"
-    source: {builder: kinds:flex_model}
-  flex_allowed:
-    version: "1"
-    source: {builder: kinds:flex_model}
-    allow_flex_ops: true
-  unbuilt:
-    version: "1"
-    source: {builder: kinds:unbuilt_model}
-  too_strict:
-    version: "1"
-    source: {builder: kinds:gelu_model}
-    verify: {atol: 0.0, rtol: 0.0}
-  missing_file:
-    version: "1"
-    source: {keras: saved/nope.keras}
-  lambda_default:
-    version: "1"
-    source: {keras: saved/lambda.keras}
-  lambda_trusted:
-    version: "1"
-    source: {keras: saved/lambda.keras}
-    safe_mode: false
+  functional_list: {version: "1", source: {keras: saved/functional_list.keras}}
+  functional_h5: {version: "1", source: {keras: saved/functional.h5}}
+  dict_model: {version: "1", source: {builder: kinds:dict_model}}
+  list_model: {version: "1", source: {builder: kinds:list_model}}
+  weighted: {version: "1", source: {builder: kinds:dense, weights: saved/weighted.weights.h5}}
+  flex_default: {version: "1", source: {builder: kinds:flex_model}}
+  flex_allowed: {version: "1", source: {builder: kinds:flex_model}, allow_flex_ops: true}
+  unbuilt: {version: "1", source: {builder: kinds:unbuilt_model}}
+  too_strict: {version: "1", source: {builder: kinds:gelu_model}, verify: {atol: 0.0, rtol: 0.0}}
+  missing_file: {version: "1", source: {keras: saved/nope.keras}}
+  lambda_default: {version: "1", source: {keras: saved/lambda.keras}}
+  lambda_trusted: {version: "1", source: {keras: saved/lambda.keras}, safe_mode: false}
   explicit_io:
     version: "1"
     source: {builder: kinds:unbuilt_model}
     inputs: [{name: feats, shape: [1, 7], dtype: float32}]
     outputs: [logits]
-  dynamic_batch:
-    version: "1"
-    source: {keras: saved/functional.h5}
-    batch_size: null
-  crash:
-    version: "1"
-    source: {builder: kinds:crashing_model}
-  bad_option:
-    version: "1"
-    source: {builder: kinds:gelu_model}
-    converter_options: {allow_custom_op: true}
+  dynamic_batch: {version: "1", source: {keras: saved/functional.h5}, batch_size: null}
+  crash: {version: "1", source: {builder: kinds:crashing_model}}
+  bad_option: {version: "1", source: {builder: kinds:gelu_model}, converter_options: {allow_custom_op: true}}
 '''
 
 SAVE = '''
-import sys
 import keras
-import numpy as np
-sys.path.insert(0, ".")
-from kinds import weighted_model
+from kinds import dense
 
 keras.utils.set_random_seed(11)
 a = keras.Input((6,), name="left")
@@ -163,8 +114,7 @@ s = keras.Sequential([keras.Input((5,), name="signal"), keras.layers.Dense(2, na
 s.save("saved/functional.h5")
 keras.Sequential([keras.Input((3,), name="v"), keras.layers.Lambda(lambda t: t * 2.0)]).save(
     "saved/lambda.keras")
-m = weighted_model()
-m.save_weights("saved/weighted.weights.h5")
+dense().save_weights("saved/weighted.weights.h5")
 '''
 
 OK = ["functional_list", "functional_h5", "dict_model", "list_model", "weighted", "flex_allowed",
@@ -173,50 +123,40 @@ FAILING = ["flex_default", "unbuilt", "too_strict", "missing_file", "bad_option"
            "crash"]
 
 
-def paths(project, model):
-    folder = project / "artifacts" / model / "1"
-    return folder / f"{model}.float32.tflite", folder / f"{model}.float32.json"
-
-
 @pytest.fixture(scope="module")
 def kinds_project(tmp_path_factory):
-    project = tmp_path_factory.mktemp("kinds")
-    write(project / "kinds.py", BUILDERS)
-    write(project / "models.yaml", MANIFEST)
-    write(project / "save.py", SAVE)
+    project = write_project(tmp_path_factory.mktemp("kinds"), {"kinds.py": BUILDERS, "models.yaml": MANIFEST})
     (project / "saved").mkdir()
-    subprocess.run([sys.executable, "save.py"], cwd=project, check=True,
-                   env={**os.environ, "KERAS_BACKEND": "tensorflow"})
-    result = run_build(project)
-    return project, result
+    run_python(project, SAVE)
+    return project, run_build(project)
 
 
 def test_failures_do_not_stop_other_models(kinds_project):
     project, result = kinds_project
     assert result.returncode != 0
     for model in OK:
-        tflite, manifest = paths(project, model)
+        tflite, manifest = artifact(project, model)
         assert tflite.is_file() and manifest.is_file(), (model, result.output)
     for model in FAILING:
-        tflite, manifest = paths(project, model)
+        tflite, manifest = artifact(project, model)
         assert not tflite.exists() and not manifest.exists(), model
         assert f"convert:{model}:float32" in result.output
 
 
 def test_list_inputs_and_list_outputs_are_named(kinds_project):
     project, _ = kinds_project
-    sig = load_json(paths(project, "functional_list")[1])["signatures"]["serving_default"]
+    sig = manifest_of(project, "functional_list")["signatures"]["serving_default"]
     assert [i["name"] for i in sig["inputs"]] == ["left", "right"]
     assert [o["name"] for o in sig["outputs"]] == ["logits", "value"]
     assert [o["shape"] for o in sig["outputs"]] == [[1, 3], [1, 1]]
-    h5 = load_json(paths(project, "functional_h5")[1])["signatures"]["serving_default"]
+    h5 = manifest_of(project, "functional_h5")["signatures"]["serving_default"]
     assert [i["name"] for i in h5["inputs"]] == ["signal"]
 
 
 def test_dict_adapter_shares_weights(kinds_project):
     project, _ = kinds_project
-    dict_meta = load_json(paths(project, "dict_model")[1])
-    list_meta = load_json(paths(project, "list_model")[1])
+    dict_meta = manifest_of(project, "dict_model")
+    list_meta = manifest_of(project, "list_model")
     names = [i["name"] for i in dict_meta["signatures"]["serving_default"]["inputs"]]
     assert names == ["b_second", "a_first"]  # declared order, not alphabetical
     dict_size, list_size = dict_meta["artifact"]["size"], list_meta["artifact"]["size"]
@@ -227,7 +167,7 @@ def test_dict_adapter_shares_weights(kinds_project):
 
 def test_weights_file_is_loaded(kinds_project):
     project, _ = kinds_project
-    meta = load_json(paths(project, "weighted")[1])
+    meta = manifest_of(project, "weighted")
     assert meta["verification"]["status"] == "passed"
     assert "saved/weighted.weights.h5" in meta["inputs_xxh3"]
 
@@ -236,7 +176,7 @@ def test_flex_ops_refused_by_default_and_recorded_with_flag(kinds_project):
     project, result = kinds_project
     assert "FlexMatrixInverse" in result.output
     assert "allow_flex_ops: true" in result.output
-    tflite, manifest = paths(project, "flex_allowed")
+    tflite, manifest = artifact(project, "flex_allowed")
     meta = load_json(manifest)
     assert meta["flex_ops"] == ["FlexMatrixInverse"]
     assert meta["runtime"] == "flex"
@@ -260,24 +200,24 @@ def test_flag_fixes_the_failure_on_next_run(kinds_project):
     manifest = project / "models.yaml"
     text = manifest.read_text()
     manifest.write_text(text.replace(
-        "source: {builder: kinds:flex_model}\n  flex_allowed",
-        "source: {builder: kinds:flex_model}\n    allow_flex_ops: true\n  flex_allowed"))
+        'flex_default: {version: "1", source: {builder: kinds:flex_model}}',
+        'flex_default: {version: "1", source: {builder: kinds:flex_model}, allow_flex_ops: true}'))
     again = run_build(project, "convert:flex_default:float32", "convert:dict_model:float32")
     assert again.returncode == 0, again.output
     assert again.executed == ["convert:flex_default:float32"]
-    assert paths(project, "flex_default")[0].is_file()
+    assert artifact(project, "flex_default")[0].is_file()
 
 
 def test_safe_mode_refuses_lambdas_unless_trusted(kinds_project):
     project, result = kinds_project
     assert "lambda_default:float32: could not load the model from saved/lambda.keras" in result.output
     assert "set 'safe_mode: false'" in result.output
-    assert load_json(paths(project, "lambda_trusted")[1])["verification"]["status"] == "passed"
+    assert manifest_of(project, "lambda_trusted")["verification"]["status"] == "passed"
 
 
 def test_explicit_inputs_and_output_names(kinds_project):
     project, _ = kinds_project
-    meta = load_json(paths(project, "explicit_io")[1])
+    meta = manifest_of(project, "explicit_io")
     sig = meta["signatures"]["serving_default"]
     assert [(i["name"], i["shape"]) for i in sig["inputs"]] == [("feats", [1, 7])]
     assert [o["name"] for o in sig["outputs"]] == ["logits"]
@@ -286,9 +226,9 @@ def test_explicit_inputs_and_output_names(kinds_project):
 
 def test_batch_size_null_keeps_batch_dynamic(kinds_project):
     project, _ = kinds_project
-    (inp,) = load_json(paths(project, "dynamic_batch")[1])["signatures"]["serving_default"]["inputs"]
+    (inp,) = manifest_of(project, "dynamic_batch")["signatures"]["serving_default"]["inputs"]
     assert inp["shape_signature"] == [-1, 5]
-    static = load_json(paths(project, "functional_h5")[1])["signatures"]["serving_default"]["inputs"]
+    static = manifest_of(project, "functional_h5")["signatures"]["serving_default"]["inputs"]
     assert static[0]["shape_signature"] == [1, 5]
 
 

@@ -14,17 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from shared.project import REPO, copy_example, load_json, run_build, write
-from shared.zoo import ALPHA_BETA as ZOO
-from shared.zoo import ALPHA_BETA_MANIFEST as MANIFEST
+from shared.project import REPO, copy_example, load_json, run_build, write, write_project
+from shared.zoo import ALPHA_BETA_PROJECT, DENSE, module
 
 from litert_build.store.artifact_cache import ArtifactCache
 
 
 def project_at(path: Path) -> Path:
-    write(path / "zoo.py", ZOO)
-    write(path / "models.yaml", MANIFEST)
-    return path
+    return write_project(path, ALPHA_BETA_PROJECT)
 
 
 def assert_consistent(project: Path) -> None:
@@ -173,18 +170,12 @@ def test_example_is_byte_identical_under_another_instruction_set(example_project
     assert weights_sha256(other) != digits["weights_sha256"]
 
 
-SEEDED_BY_ENV = '''
-import os
-
-import keras
-
-
+SEEDED_BY_ENV = module(DENSE, '''
 def model():
     # Weights that depend on the machine: a stand-in for training whose numerics follow the CPU.
     keras.utils.set_random_seed(int(os.environ.get("ZOO_WEIGHTS_SEED", "0")))
-    x = keras.Input((4,), name="x")
-    return keras.Model(x, keras.layers.Dense(3, name="y")(x))
-'''
+    return dense()
+''')
 
 
 def test_verify_says_when_the_builder_made_other_weights(tmp_path):

@@ -9,22 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-from shared.project import load_json, run_build, write
+from shared.project import artifact, load_json, manifest_of, run_build, write_project
+from shared.zoo import WIDE, module
 
-ZOO = '''
-import keras
-import numpy as np
-
-
-def wide():
-    """Weight-dominated: 64 -> 256 -> 256 -> 10 (about 84k weights)."""
-    keras.utils.set_random_seed(21)
-    x = keras.Input((64,), name="x")
-    h = keras.layers.Dense(256, activation="relu")(x)
-    h = keras.layers.Dense(256, activation="relu")(h)
-    return keras.Model(x, keras.layers.Dense(10, activation="softmax", name="probs")(h))
-
-
+ZOO = module(WIDE, '''
 def normed():
     """A LayerNormalization float island between integer-friendly layers."""
     keras.utils.set_random_seed(22)
@@ -32,14 +20,13 @@ def normed():
     h = keras.layers.Dense(64, activation="relu")(x)
     h = keras.layers.LayerNormalization()(h)
     return keras.Model(x, keras.layers.Dense(10, name="logits")(h))
-
-
+''', '''
 def eval_targets():
     """Labels equal to the float model's own outputs: float mse is 0, any variant's is > 0."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((40, 64)).astype("float32")
     return {"x": x, "target": keras.ops.convert_to_numpy(wide()(x))}
-'''
+''')
 
 MANIFEST = '''
 schema: 1
@@ -82,20 +69,12 @@ def write_calibration(project, seed):
     np.savez(project / "calib.npz", x=rng.standard_normal((120, 64)).astype("float32"))
 
 
-def artifact(project, model, variant):
-    folder = project / "artifacts" / model / "1"
-    return folder / f"{model}.{variant}.tflite", folder / f"{model}.{variant}.json"
-
-
 @pytest.fixture(scope="module")
 def variants_project(tmp_path_factory):
-    project = tmp_path_factory.mktemp("variants")
-    write(project / "zoo.py", ZOO)
-    write(project / "models.yaml", MANIFEST)
+    project = write_project(tmp_path_factory.mktemp("variants"), {"zoo.py": ZOO, "models.yaml": MANIFEST})
     write_calibration(project, 0)
     np.savez(project / "wrong.npz", x=np.zeros((10, 32), dtype="float32"))
-    result = run_build(project)
-    return project, result
+    return project, run_build(project)
 
 
 def test_every_kind_builds_verifies_and_records(variants_project):
@@ -103,19 +82,19 @@ def test_every_kind_builds_verifies_and_records(variants_project):
     for variant in ["float32", "dynamic_range", "float16", "int8", "int8_i8", "int8_u8", "int16x8"]:
         tflite, manifest = artifact(project, "wide", variant)
         assert tflite.is_file(), result.output
-        meta = load_json(manifest)
-        assert meta["kind"] == meta["settings"]["kind"]
-        assert meta["verification"]["status"] == "passed"
-        assert meta["artifact"]["size"] == len(tflite.read_bytes())
-        q = meta["quantization"]
-        assert q["size_ratio_vs_float32"] == round(meta["artifact"]["size"] / q["float32_size"], 4)
-    assert load_json(artifact(project, "wide", "int8")[1])["verification"]["inputs"] == (
+        record = load_json(manifest)
+        assert record["kind"] == record["settings"]["kind"]
+        assert record["verification"]["status"] == "passed"
+        assert record["artifact"]["size"] == len(tflite.read_bytes())
+        q = record["quantization"]
+        assert q["size_ratio_vs_float32"] == round(record["artifact"]["size"] / q["float32_size"], 4)
+    assert manifest_of(project, "wide", "int8")["verification"]["inputs"] == (
         "held-out calibration")
 
 
 def test_size_ratios(variants_project):
     project, _ = variants_project
-    ratio = {v: load_json(artifact(project, "wide", v)[1])["quantization"]["size_ratio_vs_float32"]
+    ratio = {v: manifest_of(project, "wide", v)["quantization"]["size_ratio_vs_float32"]
              for v in ["float32", "dynamic_range", "float16", "int8", "int16x8"]}
     assert ratio["float32"] == 1.0
     assert 0.22 < ratio["dynamic_range"] < 0.32
@@ -126,9 +105,9 @@ def test_size_ratios(variants_project):
 
 def test_full_int8_is_integer_and_hybrids_are_not(variants_project):
     project, _ = variants_project
-    assert load_json(artifact(project, "wide", "int8")[1])["quantization"]["float_ops"] == []
-    assert load_json(artifact(project, "wide", "int8_u8")[1])["quantization"]["float_ops"] == []
-    dynamic = load_json(artifact(project, "wide", "dynamic_range")[1])["quantization"]
+    assert manifest_of(project, "wide", "int8")["quantization"]["float_ops"] == []
+    assert manifest_of(project, "wide", "int8_u8")["quantization"]["float_ops"] == []
+    dynamic = manifest_of(project, "wide", "dynamic_range")["quantization"]
     assert "FULLY_CONNECTED" in dynamic["float_ops"]
 
 
@@ -137,9 +116,8 @@ def test_int8_io_types_and_results_after_dequantization(variants_project, varian
     from ai_edge_litert.interpreter import Interpreter
 
     project, _ = variants_project
-    meta = load_json(artifact(project, "wide", variant)[1])
-    (inp,) = meta["signatures"]["serving_default"]["inputs"]
-    (out,) = meta["signatures"]["serving_default"]["outputs"]
+    sig = manifest_of(project, "wide", variant)["signatures"]["serving_default"]
+    (inp,), (out,) = sig["inputs"], sig["outputs"]
     assert inp["dtype"] == dtype and out["dtype"] == dtype
     # Independently of the worker: quantize with the recorded params, compare with float32.
     reference = Interpreter(model_content=artifact(project, "wide", "float32")[0].read_bytes())
@@ -161,34 +139,24 @@ def test_int8_io_types_and_results_after_dequantization(variants_project, varian
 
 
 def test_strict_int8_names_the_float_ops(variants_project):
-    project, result = variants_project
+    project, _ = variants_project
     assert artifact(project, "normed", "int8")[0].is_file()
-    islands = load_json(artifact(project, "normed", "int8")[1])["quantization"]["float_ops"]
+    islands = manifest_of(project, "normed", "int8")["quantization"]["float_ops"]
     assert islands == ["NEG"]  # LayerNormalization's only op without an int8 kernel here
-    assert not artifact(project, "normed", "int8_strict")[0].exists()
-    assert "normed:int8_strict: strict int8: these ops stay float: " in result.output
-    assert "NEG x1" in result.output
 
 
-def test_int16x8_without_kernel_fails_and_suggests_int8(variants_project):
+@pytest.mark.parametrize("model, variant, messages", [
+    ("normed", "int8_strict", ["normed:int8_strict: strict int8: these ops stay float: ", "NEG x1"]),
+    ("normed", "int16x8", ["normed:int16x8: the model has ops without a 16x8", "NEG", "Use kind: int8"]),
+    ("badcalib", "int8", ["array 'x': expected samples of shape ['N', 64]",
+                          "got an array of shape [10, 32]"]),
+    ("wide", "int8_gated", ["wide:int8_gated: eval mse on 40 labeled samples", "> max_drop 0.0"]),
+], ids=["strict-int8", "int16x8-without-kernel", "calibration-shape", "eval-max-drop"])
+def test_a_failing_variant_writes_nothing_and_says_why(variants_project, model, variant, messages):
     project, result = variants_project
-    assert not artifact(project, "normed", "int16x8")[0].exists()
-    assert "normed:int16x8: the model has ops without a 16x8" in result.output
-    assert "NEG" in result.output and "Use kind: int8" in result.output
-
-
-def test_calibration_shape_mismatch_names_input(variants_project):
-    project, result = variants_project
-    assert not artifact(project, "badcalib", "int8")[0].exists()
-    assert "array 'x': expected samples of shape ['N', 64]" in result.output
-    assert "got an array of shape [10, 32]" in result.output
-
-
-def test_eval_max_drop_fails_the_variant(variants_project):
-    project, result = variants_project
-    assert not artifact(project, "wide", "int8_gated")[0].exists()
-    assert "wide:int8_gated: eval mse on 40 labeled samples" in result.output
-    assert "> max_drop 0.0" in result.output
+    assert not artifact(project, model, variant)[0].exists()
+    for message in messages:
+        assert message in result.output
 
 
 def test_calibration_change_rebuilds_only_calibrated_variants(variants_project, tmp_path):

@@ -11,39 +11,33 @@ def _seed(value=0):
     keras.utils.set_random_seed(value)
 
 
-def llama():
+def _decoder(family: str, **extra):
+    """A one-layer grouped-query decoder LM: ``<family>CausalLM`` on ``<family>Backbone``."""
     _seed()
-    return M.LlamaCausalLM(M.LlamaBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
-                                           num_key_value_heads=1, hidden_dim=16, intermediate_dim=32),
-                           preprocessor=None)
+    backbone = getattr(M, f"{family}Backbone")(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
+                                               num_key_value_heads=1, hidden_dim=16, intermediate_dim=32,
+                                               **extra)
+    return getattr(M, f"{family}CausalLM")(backbone, preprocessor=None)
+
+
+def llama():
+    return _decoder("Llama")
 
 
 def gemma():
-    _seed()
-    return M.GemmaCausalLM(M.GemmaBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
-                                           num_key_value_heads=1, hidden_dim=16, intermediate_dim=32,
-                                           head_dim=8), preprocessor=None)
+    return _decoder("Gemma", head_dim=8)
 
 
 def mistral():
-    _seed()
-    return M.MistralCausalLM(M.MistralBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
-                                               num_key_value_heads=1, hidden_dim=16, intermediate_dim=32,
-                                               sliding_window=8), preprocessor=None)
+    return _decoder("Mistral", sliding_window=8)
 
 
 def qwen():
-    _seed()
-    return M.QwenCausalLM(M.QwenBackbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
-                                         num_key_value_heads=1, hidden_dim=16, intermediate_dim=32),
-                          preprocessor=None)
+    return _decoder("Qwen")
 
 
 def phi3():
-    _seed()
-    return M.Phi3CausalLM(M.Phi3Backbone(vocabulary_size=VOCAB, num_layers=1, num_query_heads=2,
-                                         num_key_value_heads=1, hidden_dim=16, intermediate_dim=32),
-                          preprocessor=None)
+    return _decoder("Phi3")
 
 
 def falcon():

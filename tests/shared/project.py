@@ -15,31 +15,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _lines(pattern: str, doc: str) -> property:
+    """A property of a :class:`Run`: the first group of every output line ``pattern`` matches."""
+    return property(lambda run: re.findall(pattern, run.output, flags=re.M), doc=doc)
+
+
 @dataclass
 class Run:
     returncode: int
     output: str
 
-    def _lines(self, pattern: str) -> list[str]:
-        return re.findall(pattern, self.output, flags=re.M)
-
-    @property
-    def executed(self) -> list[str]:
-        """Tasks doit ran (".  name"), as opposed to up-to-date ones ("-- name")."""
-        return self._lines(r"^\.  (convert:\S+)")
-
-    @property
-    def converted(self) -> list[str]:
-        """Tasks whose conversion worker ran (not reused or restored from the cache)."""
-        return self._lines(r"^  (\S+): converted: ")
-
-    @property
-    def restored(self) -> list[str]:
-        return self._lines(r"^  (\S+): restored from cache ")
-
-    @property
-    def up_to_date(self) -> list[str]:
-        return self._lines(r"^-- (convert:\S+)")
+    executed = _lines(r"^\.  (convert:\S+)", 'Tasks doit ran (".  name"), as opposed to up-to-date ones.')
+    converted = _lines(r"^  (\S+): converted: ", "Tasks a conversion worker built (not reused or restored).")
+    restored = _lines(r"^  (\S+): restored from cache ", "Tasks restored from the artifact cache.")
+    up_to_date = _lines(r"^-- (convert:\S+)", 'Tasks doit found up to date ("-- name").')
 
 
 def cli_env(project: Path, env: dict[str, str | None] | None = None) -> dict[str, str]:
@@ -87,6 +76,12 @@ def write_project(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
+def build_project(folder: Path, files: dict[str, str], env: dict[str, str | None] | None = None
+                  ) -> tuple[Path, Run]:
+    """``folder`` with ``files`` written into it, then built once: (folder, the run)."""
+    return folder, run_build(write_project(folder, files), env=env)
+
+
 def run_python(project: Path, code: str, *args: str, backend: str = "tensorflow") -> None:
     """Run ``code`` (e.g. a script that saves a model) in a fresh Python in ``project``, with
     the project folder importable and Keras on ``backend``; fail the test if it fails."""
@@ -113,7 +108,7 @@ def artifact(project: Path, model: str, variant: str = "float32", version: str =
     return folder / f"{model}.{variant}.tflite", folder / f"{model}.{variant}.json"
 
 
-def meta(project: Path, model: str, variant: str = "float32", version: str = "1") -> dict:
+def manifest_of(project: Path, model: str, variant: str = "float32", version: str = "1") -> dict:
     """The signature manifest of one model/variant built in ``project``."""
     return load_json(artifact(project, model, variant, version)[1])
 

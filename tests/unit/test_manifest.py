@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import jsonschema
 import pytest
@@ -20,6 +21,16 @@ def plan_for(tmp_path, text):
     (tmp_path / "m.keras").write_bytes(b"not really a model")
     write(tmp_path / "models.yaml", text)
     return make_plan(tmp_path / "models.yaml")
+
+
+ONE_MODEL = 'models:\n  m:\n    version: "1"\n    source: {builder: mods:build}\n'
+
+
+def plan_of_m(tmp_path, fields, top=""):
+    """The plan of a models.yaml with one model, m (version "1", built by mods:build), that has
+    ``fields`` besides, and the ``top``-level fields."""
+    body = textwrap.indent(textwrap.dedent(fields).strip("\n"), "    ")
+    return plan_for(tmp_path, "schema: 1\n" + textwrap.dedent(top).lstrip() + ONE_MODEL + body + "\n")
 
 
 def errors(plan):
@@ -96,16 +107,11 @@ def test_duplicate_model_names(tmp_path):
 
 
 def test_unknown_variant_kind_only_fails_that_variant(tmp_path):
-    plan = plan_for(tmp_path, """
-        schema: 1
-        models:
-          m:
-            version: "1"
-            source: {builder: mods:build}
-            variants:
-              float32: {}
-              tiny: {kind: int3}
-              nokind: {}
+    plan = plan_of_m(tmp_path, """
+        variants:
+          float32: {}
+          tiny: {kind: int3}
+          nokind: {}
     """)
     errs = errors(plan)
     assert "m:float32" not in errs
@@ -115,13 +121,8 @@ def test_unknown_variant_kind_only_fails_that_variant(tmp_path):
 
 
 def test_unknown_converter_option(tmp_path):
-    plan = plan_for(tmp_path, """
-        schema: 1
-        models:
-          m:
-            version: "1"
-            source: {builder: mods:build}
-            converter_options: {experimental_lower_tensor_list: true}
+    plan = plan_of_m(tmp_path, """
+        converter_options: {experimental_lower_tensor_list: true}
     """)
     msg = errors(plan)["m:float32"]
     assert "field 'converter_options.experimental_lower_tensor_list'" in msg
@@ -129,18 +130,14 @@ def test_unknown_converter_option(tmp_path):
 
 
 def test_defaults_merge_and_variant_overrides(tmp_path):
-    plan = plan_for(tmp_path, """
-        schema: 1
+    plan = plan_of_m(tmp_path, """
+        verify: {seed: 9}
+        variants:
+          float32: {verify: {atol: 0.5}}
+    """, top="""
         defaults:
           verify: {samples: 3, atol: 0.01}
           allow_flex_ops: true
-        models:
-          m:
-            version: "1"
-            source: {builder: mods:build}
-            verify: {seed: 9}
-            variants:
-              float32: {verify: {atol: 0.5}}
     """)
     (spec,) = plan.specs
     assert spec.settings["verify"] == {
@@ -187,17 +184,12 @@ def test_schema_file_is_published_json():
 
 
 def test_calibrated_kind_without_data_is_a_manifest_error(tmp_path):
-    plan = plan_for(tmp_path, """
-        schema: 1
-        models:
-          m:
-            version: "1"
-            source: {builder: mods:build}
-            variants:
-              float32: {}
-              int8: {}
-              fp16: {kind: float16, io: uint8}
-              i16: {kind: int16x8, calibration: {npz: missing.npz}}
+    plan = plan_of_m(tmp_path, """
+        variants:
+          float32: {}
+          int8: {}
+          fp16: {kind: float16, io: uint8}
+          i16: {kind: int16x8, calibration: {npz: missing.npz}}
     """)
     errs = errors(plan)
     assert "m:float32" not in errs
@@ -210,17 +202,9 @@ def test_calibrated_kind_without_data_is_a_manifest_error(tmp_path):
 def test_calibration_counts_only_in_calibrated_variants(tmp_path):
     import numpy as np
 
-    text = """
-        schema: 1
-        models:
-          m:
-            version: "1"
-            source: {builder: mods:build}
-            calibration: {npz: c.npz}
-            variants: {float32: {}, float16: {}, int8: {}}
-    """
     np.savez(tmp_path / "c.npz", x=np.zeros((3, 2)))
-    first = {s.variant: s for s in plan_for(tmp_path, text).specs}
+    plan = plan_of_m(tmp_path, "calibration: {npz: c.npz}\nvariants: {float32: {}, float16: {}, int8: {}}")
+    first = {s.variant: s for s in plan.specs}
     assert "c.npz" in first["int8"].deps and "c.npz" not in first["float32"].deps
     assert "calibration" not in first["float16"].settings
     assert first["int8"].settings["calibration"] == {"npz": "c.npz", "samples": 100, "seed": 0}

@@ -24,13 +24,8 @@ models:
         base: float32
         targets: [intel_openvino/LNL, qualcomm/SM8650]
         backend_options: {intel_openvino_graph_backends: cpu}
-  beta:
-    version: "2.0"
-    source: {builder: zoo:beta}
-  broken:
-    version: "1"
-    source: {builder: zoo:alpha}
-    variants: {bad: {kind: int3}}
+  beta: {version: "2.0", source: {builder: zoo:beta}}
+  broken: {version: "1", source: {builder: zoo:alpha}, variants: {bad: {kind: int3}}}
 """
 
 
