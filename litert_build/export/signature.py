@@ -114,11 +114,11 @@ def infer_input_signature(
     if is_functional:
         struct = model._inputs_struct
         if isinstance(struct, dict):
+            _reject_nesting(struct.values(), model_name)
             tensors = tuple(
                 _from_keras_tensor(x, str(key), batch_size, model_name)
                 for key, x in struct.items()
             )
-            _reject_nesting(struct.values(), model_name)
             return InputSignature(tensors, "dict", "functional")
         if isinstance(struct, (list, tuple)):
             _reject_nesting(struct, model_name)
@@ -147,11 +147,18 @@ def _subclassed_signature(model, model_name: str, batch_size: int | None) -> Inp
     if not model.built or not shapes:
         raise _unbuilt(model_name)
     dtype = model.input_dtype
-    params = [
-        p.name
-        for p in inspect.signature(model.call).parameters.values()
+    positional = [
+        p for p in inspect.signature(model.call).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "training"
     ]
+    params = [p.name for p in positional]
+    required = [p.name for p in positional if p.default is p.empty]
+    if len(required) > len(shapes):
+        # Keras' default build records the first call argument's shape only.
+        raise ConversionError(
+            f"model '{model_name}': its call takes {required}, but Keras recorded the shape of "
+            f"{list(shapes)} only when it was built. Give 'inputs:' in models.yaml (one per "
+            "argument), or define build() with every input shape.")
 
     def sig(name: str, shape) -> TensorSig:
         shape = (None,) + tuple(shape[1:])  # the recorded batch size is the example's
