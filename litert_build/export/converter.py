@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from litert_build.errors import ConversionError, ManifestError
+from litert_build.errors import ConversionError, ManifestError, did_you_mean
 
 SIGNATURE_KEY = "serving_default"
 
@@ -38,12 +38,10 @@ CONVERTER_OPTIONS: dict[str, str] = {
 
 
 def check_converter_options(options: dict[str, Any], model: str, variant: str) -> None:
-    import difflib
 
     for name, value in options.items():
         if name not in CONVERTER_OPTIONS:
-            close = difflib.get_close_matches(name, list(CONVERTER_OPTIONS), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(name, CONVERTER_OPTIONS)
             raise ManifestError(
                 f"unknown converter option '{name}'.{hint} Known options: "
                 f"{', '.join(sorted(CONVERTER_OPTIONS))}.",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from litert_build.config.kinds import KINDS
 from litert_build.errors import ConversionError
 from litert_build.worker.intermediate import CheckedOps, Converted
 from litert_build.worker.job import Job
 from litert_build.worker.runner import step
-
-QUANTIZED_WEIGHT_KINDS = ("dynamic_range", "float16", "int8", "int16x8")  # aeq: expect_quantized
 
 
 @step("checking the artifact's ops")
@@ -32,7 +31,7 @@ def check_ops(job: Job, converted: Converted) -> CheckedOps:
             "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
             "with your app."
         )
-    if settings["kind"] in QUANTIZED_WEIGHT_KINDS:
+    if KINDS[settings["kind"]].quantized_weights:  # aeq has expect_quantized instead
         _check_weights_quantized(settings, flatbuffer)
     if settings["kind"] == "int8" and settings.get("strict") and floats:
         listed = ", ".join(f"{op} x{n}" for op, n in floats.items())
