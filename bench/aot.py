@@ -18,17 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ZOO = '''
-import keras
-
-
-def wide():
-    keras.utils.set_random_seed(21)
-    x = keras.Input((64,), name="x")
-    h = keras.layers.Dense(256, activation="relu")(x)
-    h = keras.layers.Dense(256, activation="relu")(h)
-    return keras.Model(x, keras.layers.Dense(10, name="logits")(h))
-'''
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared.zoo import WIDE, module  # noqa: E402 - the tests' weight-dominated MLP
 
 MANIFEST = '''
 schema: 1
@@ -67,7 +58,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        (project / "zoo.py").write_text(ZOO)
+        (project / "zoo.py").write_text(module(WIDE))
         (project / "models.yaml").write_text(MANIFEST)
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-m", "litert_build.cli.main", "--no-cache"], cwd=project,
@@ -101,7 +92,7 @@ def main() -> None:
             t = time.perf_counter()
             model = compiled_model(cdata, {"intel_openvino_graph_backends": "cpu"})
             ins = {"x": model.create_input_buffer_by_name("serving_default", "x")}
-            outs = {"logits": model.create_output_buffer_by_name("serving_default", "logits")}
+            outs = {"probs": model.create_output_buffer_by_name("serving_default", "probs")}
             load = (time.perf_counter() - t) * 1000
 
             def run_compiled(model=model, ins=ins, outs=outs):

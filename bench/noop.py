@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from shared.project import copy_example  # noqa: E402 - the tests' copy of the example
 
 # Runs litert-build (or doit with another checker) and says whether TensorFlow was imported.
 RUN = """
@@ -67,13 +68,6 @@ def timed(cwd: Path, *args: str, checker: str = "xxh3", mode: str = "run",
     if proc.returncode != 0:
         raise SystemExit(f"litert-build {' '.join(args)} failed:\n{proc.stdout}")
     return elapsed, proc.stdout
-
-
-def copy_example(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    shutil.copy(REPO / "models.yaml", folder / "models.yaml")
-    shutil.copytree(REPO / "examples", folder / "examples", ignore=shutil.ignore_patterns("__pycache__"))
-    return folder
 
 
 def example(tmp: Path, repeat: int) -> None:

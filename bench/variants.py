@@ -23,18 +23,8 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-
-WIDE = '''
-import keras
-
-
-def wide():
-    keras.utils.set_random_seed(21)
-    x = keras.Input((64,), name="x")
-    h = keras.layers.Dense(256, activation="relu")(x)
-    h = keras.layers.Dense(256, activation="relu")(h)
-    return keras.Model(x, keras.layers.Dense(10, activation="softmax", name="probs")(h))
-'''
+sys.path.insert(0, str(REPO / "tests"))
+from shared.zoo import WIDE, module  # noqa: E402 - the tests' weight-dominated MLP
 
 WIDE_MODEL = {
     "version": "1",
@@ -58,7 +48,7 @@ def main() -> None:
         manifest["models"]["wide"] = WIDE_MODEL
         manifest.pop("bundles", None)
         (project / "models.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-        (project / "bench_wide.py").write_text(WIDE)
+        (project / "bench_wide.py").write_text(module(WIDE))
         rng = np.random.default_rng(0)
         np.savez(project / "calib.npz", x=rng.standard_normal((120, 64)).astype("float32"))
         proc = subprocess.run([sys.executable, "-m", "litert_build.cli.main", "--no-cache"], cwd=project,
