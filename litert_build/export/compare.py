@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 SIGNATURE_KEY = "serving_default"
+METRICS = ("allclose", "mean_abs", "max_abs", "sqnr")
 
 SQNR_LIMIT_DB = 300.0  # |SQNR| is reported up to this: an exact match is 300 dB, not inf
 
@@ -37,8 +38,10 @@ def check_metric(metric: str, a: np.ndarray, b: np.ndarray, atol: float, rtol: f
     if metric == "mean_abs":
         value = float(diff.mean()) if diff.size else 0.0
         return value <= atol + rtol * float(np.abs(b).mean() if b.size else 0.0), value
-    value = float(diff.max(initial=0.0))
-    return value <= atol + rtol * float(np.abs(b).max(initial=0.0)), value
+    if metric == "max_abs":
+        value = float(diff.max(initial=0.0))
+        return value <= atol + rtol * float(np.abs(b).max(initial=0.0)), value
+    raise ValueError(f"unknown verification metric {metric!r}: use one of {', '.join(METRICS)}")
 
 
 def non_finite_problem(name: str, litert: np.ndarray, keras: np.ndarray) -> str | None:

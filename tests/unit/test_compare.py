@@ -128,3 +128,8 @@ def test_different_non_finite_values_blame_the_conversion(litert, keras):
     assert message.startswith("'y': LiteRT gives NaN or Inf in 1 of 6 values (first at sample 1, "
                               "element [2]); ")
     assert message.endswith(f"Keras has {int((~np.isfinite(keras)).sum())} non-finite values, not the same")
+
+
+def test_an_unknown_metric_is_an_error_not_max_abs():
+    with pytest.raises(ValueError, match="unknown verification metric 'median'"):
+        check_metric("median", np.zeros(3), np.zeros(3), 0.0, 0.0)

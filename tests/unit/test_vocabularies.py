@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from litert_build.config.kinds import AEQ_RECIPES, KINDS, default_gate, min_sqnr_db, needs_calibration
+from litert_build.export.compare import METRICS
 from litert_build.export.converter import CONVERTER_OPTIONS
 from litert_build.release.archive import FORMATS
 
@@ -49,3 +50,7 @@ def test_default_gates():
     assert needs_calibration("int8") and needs_calibration("aeq", "static_wi8_ai8")
     assert not needs_calibration("aeq", "weight_only_wi8_afp32") and not needs_calibration("float16")
     assert all(recipe.endswith(("afp32", "ai8", "ai16")) for recipe in AEQ_RECIPES)
+
+
+def test_schema_verify_metrics_are_the_comparisons():
+    assert SCHEMA["$defs"]["verify"]["properties"]["metric"]["enum"] == list(METRICS)
