@@ -23,12 +23,17 @@ from typing import Any
 from litert_build.errors import LiteRTBuildError
 
 
+def says_disk_full(text: str) -> bool:
+    """Whether a message (an exception's, a child process's output) reports a full disk."""
+    return "No space left on device" in text or "[Errno 28]" in text
+
+
 def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
         return True
-    if "No space left on device" in str(exc) or "[Errno 28]" in str(exc):  # e.g. TensorFlow's errors
+    if says_disk_full(str(exc)):  # e.g. TensorFlow's errors, which are not OSErrors
         return True
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and is_disk_full(cause)

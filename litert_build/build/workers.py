@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from litert_build.failures import says_disk_full
 from litert_build.plan.layout import temp_root
 from litert_build.store.temps import temp_folder_prefix
 
@@ -75,7 +76,7 @@ def failure_message(spec_json: dict[str, Any], result, proc) -> str:
     where = f"{spec_json['model']}:{spec_json['variant']}"
     if result is not None and result.get("error"):
         return f"{where}: {result['error']}"
-    if "No space left on device" in proc.stdout or "[Errno 28]" in proc.stdout:
+    if says_disk_full(proc.stdout):
         return (f"{where}: no space left on device (the conversion worker could not write its files "
                 f"under {spec_json['root']}). Free some space and run again: nothing partial was left "
                 "at a target path.")
