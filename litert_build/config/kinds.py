@@ -1,10 +1,11 @@
 """Variant kinds: one record per kind, the single place that says what a kind accepts and needs.
 
-Each :class:`Kind` declares its own fields and their defaults, whether it needs calibration
+Each :class:`Kind` names its own fields (their types and defaults are declared with the other
+settings, in :mod:`litert_build.config.settings`), whether it needs calibration
 data, its default verification gate (and the absolute gate a user selects by giving
 ``atol``/``rtol``), and whether its large weights must end up quantized. models.yaml
 validation, variant resolution and the README's tables read these records; the JSON Schema's
-``kind`` enum is checked against :data:`KINDS` by the tests.
+``kind`` enum is generated from :data:`KINDS`.
 
 The SQNR gates were calibrated by ``bench/quant_gates.py`` on a zoo of small models. Worst SQNR
 seen: float16 66.4 dB, dynamic_range 37.2, int8 27.7, int16x8 42.1, ai-edge-quantizer int4
@@ -15,7 +16,7 @@ ai-edge-quantizer static int8 at 16.3 dB and blockwise int4 at 19.0 dB. Each gat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 VERIFY_COMMON: dict[str, Any] = {"samples": 8, "seed": 0, "int_range": [0, 10]}
@@ -52,7 +53,7 @@ class Kind:
     min_sqnr_db: float  # the SQNR gate (default gate of the quantized kinds; opt-in for others)
     absolute_verify: dict[str, Any]  # the absolute gate (atol/rtol)
     relative_default: bool = True  # SQNR is the default gate (else the absolute one)
-    fields: dict[str, Any] = field(default_factory=dict)  # fields only this kind takes -> default
+    fields: tuple[str, ...] = ()  # fields only this kind takes (types, defaults: config.settings)
     calibration: str = "unused"  # "required", "optional" (a recipe may use it) or "unused"
     quantized_weights: bool = False  # large weights must not stay float32 (post-conversion check)
 
@@ -74,16 +75,16 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("float16", "float16 weights, dequantized at load time", 50.0,
          _absolute("allclose", 1e-3, 1e-2), quantized_weights=True),
     Kind("int8", "int8 weights and activations, calibrated", 12.0, _absolute("mean_abs", 1e-2, 0.1),
-         fields={"io": "float", "strict": False}, calibration="required", quantized_weights=True),
+         fields=("io", "strict"), calibration="required", quantized_weights=True),
     Kind("int16x8", "int16 activations, int8 weights, calibrated", 30.0,
          _absolute("mean_abs", 5e-3, 0.05), calibration="required", quantized_weights=True),
     Kind("aeq", "an ai-edge-quantizer recipe applied to the float32 artifact", 8.0,
-         _absolute("mean_abs", 1e-2, 0.1), fields={"recipe": None, "expect_quantized": None},
+         _absolute("mean_abs", 1e-2, 0.1), fields=("recipe", "expect_quantized"),
          calibration="optional"),
     # Compared with the base variant, run by another runtime (e.g. OpenVINO) on the same inputs.
     Kind("aot", "the base variant compiled ahead of time for NPU targets", 30.0,
          _absolute("mean_abs", 5e-3, 0.05), relative_default=False,
-         fields={"base": None, "targets": None, "backend_options": {}}),
+         fields=("base", "targets", "backend_options")),
 )}
 AEQ_MIN_SQNR_DB = {"wi2": 3.0}  # recipes with 2-bit weights: coarser still
 

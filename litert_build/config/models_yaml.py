@@ -1,4 +1,9 @@
-"""models.yaml -> validated manifest: schema check, defaults merged, errors located.
+"""models.yaml -> validated manifest: schema check, defaults merged, errors located, typed.
+
+The file is checked against ``schema.json`` (generated from :mod:`litert_build.config.settings`)
+so that every error names its field the same way; defaults and each variant's kind are then
+resolved on plain data, and the result is handed on as the typed records of
+:mod:`litert_build.config.settings`.
 
 A problem with the file as a whole (bad YAML, wrong ``schema``, bad ``defaults``)
 raises :class:`ManifestError`. A problem with one model or one variant is kept on
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from litert_build.config.cache_location import resolve_location
 from litert_build.config.kinds import (
@@ -28,32 +34,37 @@ from litert_build.config.kinds import (
     kind_names,
     needs_calibration,
 )
+from litert_build.config.settings import (
+    DEFAULT_VARIANTS,
+    MODEL_NAME_PATTERN,
+    VARIANT_SCOPED,
+    BundleSettings,
+    ModelSettings,
+    Settings,
+    VariantSettings,
+)
 from litert_build.errors import ManifestError, did_you_mean
 from litert_build.store.safepath import within
 
-MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {"float32": {"kind": "float32"}}
+MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 
-# Defaults of the settings the worker reads; merged under the manifest's defaults.
-BUILTIN_DEFAULTS: dict[str, Any] = {
-    "safe_mode": True,
-    "batch_size": 1,
-    "allow_flex_ops": False,
-    "converter_options": {},
-}
+# Settings every build records with their default, whether given or not (the worker reads them).
+RECORDED_DEFAULTS = ("safe_mode", "batch_size", "allow_flex_ops", "converter_options")
+
+
+def _field_default(cls: type[Settings], name: str) -> Any:
+    value = cls.model_fields[name].get_default(call_default_factory=True)
+    return value.to_json() if isinstance(value, Settings) else value
+
+
+BUILTIN_DEFAULTS: dict[str, Any] = {name: _field_default(ModelSettings, name) for name in RECORDED_DEFAULTS}
+
+
 def verify_settings(kind: str, given: dict[str, Any], recipe: str | None = None) -> dict[str, Any]:
     """The verify block of a variant: the kind's default gate (:func:`kinds.default_gate`)
     under what the user gave."""
     return deep_merge(default_gate(kind, given, recipe), given)
 
-
-# Settings that may be given on the model (or defaults) and per variant; they are
-# resolved per variant, so e.g. calibration data only counts in the hash of the
-# variants that use it.
-VARIANT_SCOPED = (
-    "converter_options", "verify", "allow_flex_ops", "calibration", "eval",
-    "sequence_length", "image_size", "audio_length",
-)
 
 
 @cache
@@ -65,15 +76,19 @@ def schema() -> dict[str, Any]:
 
 @dataclass
 class VariantEntry:
+    """A variant, resolved (``settings``), or why it cannot be built (``error``)."""
+
     name: str
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: VariantSettings | None = None
     error: ManifestError | None = None
 
 
 @dataclass
 class ModelEntry:
+    """A model with defaults merged (``settings``, without its variants), or its error."""
+
     name: str
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: ModelSettings | None = None
     variants: dict[str, VariantEntry] = field(default_factory=dict)
     error: ManifestError | None = None
 
@@ -81,7 +96,7 @@ class ModelEntry:
 @dataclass
 class BundleEntry:
     name: str
-    settings: dict[str, Any] = field(default_factory=dict)  # version, format, include, files
+    settings: BundleSettings | None = None
     error: ManifestError | None = None
 
 
@@ -241,6 +256,7 @@ def _describe(error: Any) -> tuple[tuple[str, ...], str]:
 
 
 def _validator(ref: str | None = None):
+    """A validator of the whole file, or of one ``$defs`` entry (ModelSettings, BundleSettings)."""
     import jsonschema  # light, but only needed when validating
 
     root = schema()
@@ -296,7 +312,8 @@ def _resolve_variant(
     raw = dict(raw or {})
     kind = _variant_kind(name, raw.pop("kind", None))
     _check_kind_fields(kind, raw)
-    settings: dict[str, Any] = {"kind": kind, **copy.deepcopy(KINDS[kind].fields)}
+    settings: dict[str, Any] = {"kind": kind}
+    settings.update((name, _field_default(VariantSettings, name)) for name in KINDS[kind].fields)
     for key in VARIANT_SCOPED:
         base = model.get(key)
         if key in raw and isinstance(base, dict):
@@ -415,7 +432,7 @@ def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> Mo
     raw_variants = raw.get("variants") if isinstance(raw, dict) else None
     variant_names = list(raw_variants) if isinstance(raw_variants, dict) else []
     merged = deep_merge(defaults, raw) if isinstance(raw, dict) else raw
-    problems = _errors(merged, "model") + [
+    problems = _errors(merged, "ModelSettings") + [
         (path, msg) for path, msg in _duplicate_errors(raw) if isinstance(raw, dict)
     ] + _non_finite(merged)
     model_errors: list[ManifestError] = []
@@ -434,17 +451,31 @@ def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> Mo
 
     merged = _plain(deep_merge(BUILTIN_DEFAULTS, merged))
     variants = merged.pop("variants", None) or copy.deepcopy(DEFAULT_VARIANTS)
-    entry.settings = merged
+    entry.settings = _typed(ModelSettings, merged, file, name)
     for vname, vraw in variants.items():
         if vname in variant_errors:
             entry.variants[vname] = VariantEntry(vname, error=_combine(variant_errors[vname]))
             continue
         try:
-            entry.variants[vname] = VariantEntry(vname, _resolve_variant(merged, vname, vraw))
+            resolved = _resolve_variant(merged, vname, vraw)
+            entry.variants[vname] = VariantEntry(vname, _typed(VariantSettings, resolved, file, name))
         except ManifestError as exc:
             exc = ManifestError(exc.detail, file=file, model=name, variant=vname, field=exc.field)
             entry.variants[vname] = VariantEntry(vname, error=exc)
     return entry
+
+
+def _typed(cls: type[Settings], data: dict[str, Any], file: str, name: str) -> Any:
+    """Data that passed the schema, as its typed record. Both come from the same classes, so a
+    failure here is a bug in litert-build, reported as such (with the field) rather than a crash."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ManifestError(
+            f"passed the schema but not its typed check ({first['msg']}); please report this as a "
+            "litert-build bug.", file=file, model=name,
+            field=_field_name(tuple(str(p) for p in first["loc"]))) from None
 
 
 def _non_finite(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
@@ -577,7 +608,8 @@ def _load_bundles(file: str, raw: Any) -> dict[str, BundleEntry]:
     duplicates = getattr(raw, "duplicates", {})
     for name, value in raw.items():
         name = str(name)
-        problems = _errors(value, "bundle") + (_duplicate_errors(value) if isinstance(value, dict) else [])
+        problems = _errors(value, "BundleSettings")
+        problems += _duplicate_errors(value) if isinstance(value, dict) else []
         if name in duplicates:
             problems.append(((), f"bundle name given {len(duplicates[name])} times; names must be unique."))
         if not MODEL_NAME.fullmatch(name):
@@ -588,5 +620,5 @@ def _load_bundles(file: str, raw: Any) -> dict[str, BundleEntry]:
             bundles[name] = BundleEntry(name, error=_combine(errors))
             continue
         settings = {"format": "tar.gz", "files": [], **_plain(value)}
-        bundles[name] = BundleEntry(name, settings)
+        bundles[name] = BundleEntry(name, _typed(BundleSettings, settings, file, name))
     return bundles

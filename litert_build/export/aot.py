@@ -22,9 +22,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litert_build.errors import ConversionError
+
+if TYPE_CHECKING:
+    from litert_build.config.settings import Verify
 
 # vendor -> (SDK Python module or None, what to install). Intel needs the openvino wheel
 # its plugin was linked against (libopenvino.so.2631 in ai-edge-litert 2.3).
@@ -139,7 +142,7 @@ def compiled_model(compiled: bytes, options: dict[str, Any]):
 
 
 def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
-                        verify: dict[str, Any]) -> dict[str, Any]:
+                        verify: Verify) -> dict[str, Any]:
     """Run the compiled model with ``CompiledModel`` and the base variant in the stock
     interpreter on the same seeded inputs; compare every output with ``verify``'s metric."""
     from ai_edge_litert.interpreter import Interpreter
@@ -157,8 +160,9 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
     got, want = _run_both(runner, model, verify)
     report = {"status": "passed", "runtime": "ai_edge_litert.compiled_model.CompiledModel",
               "reference": "the base variant in ai_edge_litert.interpreter",
-              "samples": verify["samples"], "seed": verify["seed"], "metric": verify["metric"],
-              **{k: verify[k] for k in ("atol", "rtol", "min_sqnr_db") if k in verify}, "outputs": {}}
+              "samples": verify.samples, "seed": verify.seed, "metric": verify.metric,
+              **{k: getattr(verify, k) for k in verify.given("atol", "rtol", "min_sqnr_db")},
+              "outputs": {}}
     failures = _compare(got, want, verify, report["outputs"])
     if failures:
         raise VerificationError("the compiled artifact disagrees with its base variant: "
@@ -166,7 +170,7 @@ def verify_against_base(compiled: bytes, base: bytes, options: dict[str, Any],
     return report
 
 
-def _run_both(runner, model, verify: dict[str, Any]) -> tuple[dict[str, list], dict[str, list]]:
+def _run_both(runner, model, verify: Verify) -> tuple[dict[str, list], dict[str, list]]:
     """(the compiled model's outputs, the base's) by name, per sample, on seeded inputs: floats
     ~ N(0, 1), integers uniform in ``int_range``."""
     import numpy as np
@@ -174,11 +178,11 @@ def _run_both(runner, model, verify: dict[str, Any]) -> tuple[dict[str, list], d
     from .compare import SIGNATURE_KEY
 
     outputs = model.get_output_tensor_details(SIGNATURE_KEY)
-    rng = np.random.default_rng(verify["seed"])
-    low, high = verify["int_range"]
+    rng = np.random.default_rng(verify.seed)
+    low, high = verify.int_range
     got: dict[str, list] = {}
     want: dict[str, list] = {}
-    for _ in range(verify["samples"]):
+    for _ in range(verify.samples):
         feed = {}
         for name, detail in runner.get_input_details().items():
             dtype = np.dtype(detail["dtype"])
@@ -199,7 +203,7 @@ def _run_both(runner, model, verify: dict[str, Any]) -> tuple[dict[str, list], d
     return got, want
 
 
-def _compare(got: dict[str, list], want: dict[str, list], verify: dict[str, Any],
+def _compare(got: dict[str, list], want: dict[str, list], verify: Verify,
              records: dict[str, Any]) -> list[str]:
     """Why outputs fail ``verify``'s metric (empty: all pass); each checked output's errors go
     into ``records``."""
@@ -215,11 +219,11 @@ def _compare(got: dict[str, list], want: dict[str, list], verify: dict[str, Any]
         if problem:
             failures.append(problem)
             continue
-        ok, value = check_metric(verify["metric"], a, b, verify.get("atol", 0.0), verify.get("rtol", 0.0),
-                                 verify.get("min_sqnr_db"))
+        ok, value = check_metric(verify.metric, a, b, verify.atol or 0.0, verify.rtol or 0.0,
+                                 verify.min_sqnr_db)
         diff = np.abs(a - b)
         records[name] = {"max_abs_error": float(diff.max(initial=0.0)),
                          "mean_abs_error": float(diff.mean()) if diff.size else 0.0}
         if not ok:
-            failures.append(f"{name}: {verify['metric']} {value:.3g} over the bound")
+            failures.append(f"{name}: {verify.metric} {value:.3g} over the bound")
     return failures

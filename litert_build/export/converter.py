@@ -13,11 +13,18 @@ afterwards from the inventory (``allow_flex_ops``).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from litert_build.errors import ConversionError, ManifestError, did_you_mean
 
 SIGNATURE_KEY = "serving_default"
+
+
+class Quantization(NamedTuple):
+    """What one conversion quantizes: the variant's kind and, for int8, its I/O type."""
+
+    kind: str
+    io: str = "float"
 
 CONVERTER_OPTIONS: dict[str, str] = {
     "allow_custom_ops": "allow_custom_ops",
@@ -60,7 +67,7 @@ def convert(
     options: dict[str, Any],
     model: str,
     variant: str,
-    quantizations: list[dict[str, Any]],
+    quantizations: list[Quantization],
     representative: list[dict[str, Any]] | None = None,
 ) -> list[bytes]:
     """Convert a serving tf.function once per entry of ``quantizations``.
@@ -69,7 +76,7 @@ def convert(
     ``[model]``; for KerasHub tasks their layers, so that the preprocessor's tokenizer
     tables are not saved and do not become Flex HashTable ops).
 
-    Each entry is a variant's settings (``kind`` and, for int8, ``io``); all
+    One conversion per :class:`Quantization` (``kind`` and, for int8, ``io``); all
     conversions share one temporary SavedModel (Keras' ``ExportArchive``), as Keras'
     own LiteRT export does: converting the concrete function directly keeps Keras
     variables as uninitialised resource variables (VAR_HANDLE / READ_VARIABLE ops,
@@ -89,15 +96,15 @@ def convert(
         archive.add_endpoint(SIGNATURE_KEY, function)
         archive.write_out(saved_model, verbose=False)
         results = []
-        for settings in quantizations:
+        for quantization in quantizations:
             converter = tf.lite.TFLiteConverter.from_saved_model(
                 saved_model, signature_keys=[SIGNATURE_KEY]
             )
-            results.append(_run(converter, options, settings, representative))
+            results.append(_run(converter, options, quantization, representative))
         return results
 
 
-def _run(converter, options: dict[str, Any], quantization: dict[str, Any],
+def _run(converter, options: dict[str, Any], quantization: Quantization,
          representative: list[dict[str, Any]] | None) -> bytes:
     import tensorflow as tf
 
@@ -107,7 +114,7 @@ def _run(converter, options: dict[str, Any], quantization: dict[str, Any],
     ]
     for name, value in options.items():
         setattr(converter, CONVERTER_OPTIONS[name], value)
-    kind = quantization["kind"]
+    kind = quantization.kind
     if kind != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if kind == "float16":
@@ -115,8 +122,8 @@ def _run(converter, options: dict[str, Any], quantization: dict[str, Any],
     if kind in ("int8", "int16x8"):
         samples = list(representative or [])
         converter.representative_dataset = lambda: iter(samples)
-    if kind == "int8" and quantization.get("io", "float") != "float":
-        io_type = {"int8": tf.int8, "uint8": tf.uint8}[quantization["io"]]
+    if kind == "int8" and quantization.io != "float":
+        io_type = {"int8": tf.int8, "uint8": tf.uint8}[quantization.io]
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
     if kind == "int16x8":
@@ -130,7 +137,7 @@ def _run(converter, options: dict[str, Any], quantization: dict[str, Any],
     except Exception as exc:
         message = str(exc).strip()
         unsupported = sorted(set(re.findall(r"16x8-bit not yet supported for op: '(\w+)'", message)))
-        if quantization["kind"] == "int16x8" and unsupported:
+        if kind == "int16x8" and unsupported:
             raise ConversionError(
                 f"the model has ops without a 16x8 (int16 activations, int8 weights) kernel: "
                 f"{', '.join(unsupported)}. Use kind: int8 for this model, or replace the layers "

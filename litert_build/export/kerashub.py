@@ -32,6 +32,8 @@ from litert_build.errors import ConversionError, ManifestError
 if TYPE_CHECKING:
     import numpy as np
 
+    from litert_build.config.settings import BuildSettings
+
     from .signature import InputHints
 
 DEFAULT_SEQUENCE_LENGTH = 128
@@ -51,21 +53,21 @@ def _pair(value) -> tuple[int, int]:
     return int(height), int(width)
 
 
-def sequence_length(model, settings: dict[str, Any], which: str = "sequence_length") -> tuple[int, str]:
+def sequence_length(model, settings: BuildSettings, which: str = "sequence_length") -> tuple[int, str]:
     """(length, where it came from): models.yaml > the preprocessor's ``which`` > the default."""
-    if settings.get("sequence_length"):
-        return int(settings["sequence_length"]), "models.yaml"
+    if settings.sequence_length:
+        return int(settings.sequence_length), "models.yaml"
     value = getattr(getattr(model, "preprocessor", None), which, None)
     if value:
         return int(value), "preprocessor"
     return DEFAULT_SEQUENCE_LENGTH, "default"
 
 
-def image_size(model, settings: dict[str, Any], model_name: str) -> tuple[tuple[int, int], str]:
+def image_size(model, settings: BuildSettings, model_name: str) -> tuple[tuple[int, int], str]:
     """((height, width), where it came from): models.yaml > the preprocessor's image converter >
     the backbone's ``image_shape``; else an error naming ``image_size``."""
-    if settings.get("image_size"):
-        return _pair(settings["image_size"]), "models.yaml"
+    if settings.image_size:
+        return _pair(settings.image_size), "models.yaml"
     converter = getattr(getattr(model, "preprocessor", None), "image_converter", None)
     size = getattr(converter, "image_size", None)
     if size and all(size):
@@ -87,7 +89,7 @@ class Sizes:
     remembered with where it came from, for the manifest's ``kerashub`` record."""
 
     model: Any
-    settings: dict[str, Any]
+    settings: BuildSettings
     model_name: str
     batch: int
     lengths: dict[str, tuple[int, str]] = field(default_factory=dict)  # which -> (value, from)
@@ -103,7 +105,7 @@ class Sizes:
         """Audio samples per input: ``audio_length:`` in models.yaml, else one second at 16 kHz."""
         if "audio_length" not in self.lengths:
             self.lengths["audio_length"] = (
-                (int(self.settings["audio_length"]), "models.yaml") if self.settings.get("audio_length")
+                (int(self.settings.audio_length), "models.yaml") if self.settings.audio_length
                 else (DEFAULT_AUDIO_LENGTH, "default"))
         return self.lengths["audio_length"][0]
 
@@ -259,7 +261,7 @@ def find_family(model) -> Family:
 # ------------------------------------------------------------------------ the static signature
 
 
-def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignature:
+def hub_signature(model, settings: BuildSettings, model_name: str) -> HubSignature:
     """The static input list for a KerasHub task or backbone, filled by its registry entry's rules;
     with what the manifest records about the sizes and the hints verification needs."""
     from .signature import InputHints
@@ -278,8 +280,8 @@ def hub_signature(model, settings: dict[str, Any], model_name: str) -> HubSignat
     return HubSignature(family, type(model).__name__, inputs, record, hints)
 
 
-def _static_batch(settings: dict[str, Any], model_name: str) -> int:
-    batch = settings.get("batch_size")
+def _static_batch(settings: BuildSettings, model_name: str) -> int:
+    batch = settings.batch_size
     if batch is None:
         raise ManifestError(
             "KerasHub artifacts get fully static shapes: set batch_size to an integer (default 1).",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from litert_build.config.settings import Source
 from litert_build.errors import ManifestError
 from litert_build.plan.layout import project_relative
 
@@ -70,45 +71,43 @@ def module_file(root: Path, module: str) -> Path | None:
     return Path(spec.origin)
 
 
-def resolve_source(root: Path, model: str, settings: dict[str, Any]) -> ResolvedSource:
+def resolve_source(root: Path, model: str, source: Source) -> ResolvedSource:
     """Check a model's ``source`` and list the files whose bytes define the model."""
-    source = settings.get("source") or {}
-    given = [k for k in ("keras", "builder", "preset") if k in source]
+    given = source.given("keras", "builder", "preset")
     if len(given) != 1:
         raise ManifestError(
             "give exactly one of 'keras: path/to/model.keras', 'builder: package.module:function' "
             f"or 'preset: path/to/kerashub_preset_folder' (got {', '.join(given) or 'none'}).",
             model=model, field="source",
         )
-    if "task" in source and "preset" not in source:
+    if source.given("task") and not source.given("preset"):
         raise ManifestError("'task' goes with 'preset:'.", model=model, field="source.task")
-    if "preset" in source:
+    if source.given("preset"):
         return _resolve_preset(root, model, source)
-    if "keras" in source:
+    if source.given("keras"):
         return _resolve_keras_file(root, model, source)
     return _resolve_builder(root, model, source)
 
 
-def _resolve_keras_file(root: Path, model: str, source: dict[str, Any]) -> ResolvedSource:
-    for key in ("weights", "deps"):
-        if key in source:
-            raise ManifestError(
-                f"'{key}' goes with 'builder:', not with 'keras:' (a .keras file holds its "
-                "weights).", model=model, field=f"source.{key}",
-            )
-    path = existing_file(root, source["keras"], "source.keras", model)
+def _resolve_keras_file(root: Path, model: str, source: Source) -> ResolvedSource:
+    for key in source.given("weights", "deps"):
+        raise ManifestError(
+            f"'{key}' goes with 'builder:', not with 'keras:' (a .keras file holds its weights).",
+            model=model, field=f"source.{key}",
+        )
+    path = existing_file(root, source.keras, "source.keras", model)
     if not path.name.endswith(KERAS_SUFFIXES):
         raise ManifestError(
-            f"'{source['keras']}' is not a Keras model file: expected one of "
+            f"'{source.keras}' is not a Keras model file: expected one of "
             f"{', '.join(KERAS_SUFFIXES)}.", model=model, field="source.keras",
         )
     rel = project_relative(root, path)
     return ResolvedSource(kind="keras", path=rel, files=[rel])
 
 
-def _resolve_builder(root: Path, model: str, source: dict[str, Any]) -> ResolvedSource:
+def _resolve_builder(root: Path, model: str, source: Source) -> ResolvedSource:
     """The builder's module file, its ``weights:`` and ``deps:`` globs: all in the hash."""
-    module, _, function = source["builder"].partition(":")
+    module, _, function = source.builder.partition(":")
     origin = module_file(root, module)
     if origin is None:
         raise ManifestError(
@@ -118,11 +117,11 @@ def _resolve_builder(root: Path, model: str, source: dict[str, Any]) -> Resolved
         )
     resolved = ResolvedSource(kind="builder", module=module, function=function)
     files = [project_relative(root, origin)]
-    if "weights" in source:
-        weights = existing_file(root, source["weights"], "source.weights", model)
+    if source.given("weights"):
+        weights = existing_file(root, source.weights, "source.weights", model)
         resolved.weights = project_relative(root, weights)
         files.append(resolved.weights)
-    for pattern in source.get("deps", []):
+    for pattern in source.deps:
         matches = sorted(glob.glob(str(root / pattern), recursive=True))
         matches = [m for m in matches if Path(m).is_file()]
         if not matches:
@@ -138,15 +137,14 @@ def _resolve_builder(root: Path, model: str, source: dict[str, Any]) -> Resolved
 REMOTE_PRESET = re.compile(r"^(kaggle|hf|gs|s3|https?|modelscope)://")
 
 
-def _resolve_preset(root: Path, model: str, source: dict[str, Any]) -> ResolvedSource:
+def _resolve_preset(root: Path, model: str, source: Source) -> ResolvedSource:
     """A local KerasHub preset folder: every file in it counts in the hash."""
-    for key in ("weights", "deps"):
-        if key in source:
-            raise ManifestError(
-                f"'{key}' goes with 'builder:', not with 'preset:' (the preset holds its weights).",
-                model=model, field=f"source.{key}",
-            )
-    value = source["preset"]
+    for key in source.given("weights", "deps"):
+        raise ManifestError(
+            f"'{key}' goes with 'builder:', not with 'preset:' (the preset holds its weights).",
+            model=model, field=f"source.{key}",
+        )
+    value = source.preset
     folder = (root / value).resolve()
     if REMOTE_PRESET.match(value) or not folder.is_dir():
         raise ManifestError(
@@ -163,5 +161,5 @@ def _resolve_preset(root: Path, model: str, source: dict[str, Any]) -> ResolvedS
             f"'{value}' is not a KerasHub preset folder (no config.json or task.json in it).",
             model=model, field="source.preset",
         )
-    return ResolvedSource(kind="preset", path=project_relative(root, folder), function=source.get("task"),
+    return ResolvedSource(kind="preset", path=project_relative(root, folder), function=source.task,
                           files=files)

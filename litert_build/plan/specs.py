@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litert_build.config.models_yaml import VARIANT_SCOPED, Manifest, load_manifest
+from litert_build.config.models_yaml import Manifest, load_manifest
+from litert_build.config.settings import (
+    VARIANT_SCOPED,
+    BuildSettings,
+    ModelSettings,
+    VariantSettings,
+)
 from litert_build.errors import ManifestError
 from litert_build.plan.data_files import resolve_data_files
 from litert_build.plan.keys import file_digest, settings_digest
@@ -22,14 +28,15 @@ MANIFEST_ENV = "LITERT_BUILD_MANIFEST"
 
 @dataclass
 class BuildSpec:
-    """Everything the worker needs to build one artifact, as plain JSON-able data."""
+    """Everything the worker needs to build one artifact; :meth:`to_json` is what doit's action
+    writes to SPEC.json for the worker process."""
 
     model: str
     variant: str
     root: str = ""
     version: str = ""
     kind: str = ""
-    settings: dict[str, Any] = field(default_factory=dict)  # resolved model + variant settings
+    settings: BuildSettings | None = None  # resolved model + variant settings (None: error)
     source: dict[str, Any] = field(default_factory=dict)
     deps: list[str] = field(default_factory=list)  # files, relative to root
     input_hashes: dict[str, str] = field(default_factory=dict)  # file -> xxh3, plus "settings"
@@ -46,7 +53,9 @@ class BuildSpec:
         return f"{self.model}:{self.variant}"
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["settings"] = self.settings.to_json() if self.settings is not None else {}
+        return data
 
 
 @dataclass
@@ -97,7 +106,7 @@ def make_plan(path: str | Path | None = None) -> Plan:
         source_error = entry.error
         if source_error is None:
             try:
-                source = resolve_source(manifest.root, entry.name, entry.settings)
+                source = resolve_source(manifest.root, entry.name, entry.settings.source)
             except ManifestError as exc:
                 source_error = ManifestError(
                     exc.detail, file=manifest.path.name, model=entry.name, field=exc.field
@@ -115,12 +124,12 @@ def make_plan(path: str | Path | None = None) -> Plan:
                 specs.append(BuildSpec(entry.name, vname, error=str(error)))
                 continue
             files = list(source.files) + [f for f in files if f not in source.files]
-            if variant.settings["kind"] == "aot":
+            if variant.settings.kind == "aot":
                 continue  # compiled from another variant: expanded per target below
             specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings,
                                source, files))
         for vname, variant in entry.variants.items():
-            if source_error is None and variant.error is None and variant.settings["kind"] == "aot":
+            if source_error is None and variant.error is None and variant.settings.kind == "aot":
                 specs += _aot_specs(manifest, entry.name, entry.settings, vname, variant.settings,
                                     source, specs)
     bundles = [_bundle_spec(manifest, entry, specs) for entry in manifest.bundles.values()]
@@ -144,7 +153,7 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
             message, file=manifest.path.name, bundle=entry.name, field=field_name)))
 
     members: list[BuildSpec] = []
-    for i, pattern in enumerate(settings["include"]):
+    for i, pattern in enumerate(settings.include):
         matched = [s for s in specs if matches(s, pattern)]
         if not matched:
             known = ", ".join(s.task_name for s in specs)
@@ -155,7 +164,7 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
             return error(f"'{pattern}' includes {', '.join(broken)}, which cannot be built (see "
                          "the error of its convert task); fix it or leave it out.", f"include[{i}]")
         members += [s for s in matched if s not in members]
-    for i, rel in enumerate(settings["files"]):
+    for i, rel in enumerate(settings.files):
         try:
             inside(manifest.root, rel)
         except UnsafePath as exc:
@@ -165,22 +174,22 @@ def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpe
         if not (manifest.root / rel).is_file():
             return error(f"file '{rel}' not found (paths are relative to the folder of "
                          f"models.yaml: {manifest.root}).", f"files[{i}]")
-    archive = manifest.artifacts_dir / "bundles" / f"{entry.name}-{settings['version']}.{settings['format']}"
+    archive = manifest.artifacts_dir / "bundles" / f"{entry.name}-{settings.version}.{settings.format}"
     return BundleSpec(
         name=entry.name,
         root=str(manifest.root),
-        version=settings["version"],
-        format=settings["format"],
+        version=settings.version,
+        format=settings.format,
         members=[{"task": s.task_name, "model": s.model, "variant": s.variant, "version": s.version,
                   "tflite": s.tflite, "manifest": s.manifest} for s in members],
-        files=list(settings["files"]),
+        files=list(settings.files),
         archive=project_relative(manifest.root, archive),
-        settings_hash=settings_digest({"bundle": settings, "tools": tool_versions()}),
+        settings_hash=settings_digest({"bundle": settings.to_json(), "tools": tool_versions()}),
     )
 
 
-def _aot_specs(manifest: Manifest, model: str, model_settings: dict[str, Any], variant: str,
-               settings: dict[str, Any], source, specs: list[BuildSpec]) -> list[BuildSpec]:
+def _aot_specs(manifest: Manifest, model: str, model_settings: ModelSettings, variant: str,
+               settings: VariantSettings, source, specs: list[BuildSpec]) -> list[BuildSpec]:
     """One spec per target of an ``aot`` variant, named ``<variant>.<vendor>_<soc>``.
 
     Its key covers the base variant's key (hence the base artifact's bytes), the target,
@@ -188,23 +197,23 @@ def _aot_specs(manifest: Manifest, model: str, model_settings: dict[str, Any], v
     """
     from litert_build.versions import aot_versions
 
-    base = next((s for s in specs if s.model == model and s.variant == settings["base"]), None)
-    names = [f"{variant}.{t.replace('/', '_')}" for t in settings["targets"]]
+    base = next((s for s in specs if s.model == model and s.variant == settings.base), None)
+    names = [f"{variant}.{t.replace('/', '_')}" for t in settings.targets]
     problem = None
     if base is None:
         known = ", ".join(s.variant for s in specs if s.model == model and not s.error)
-        problem = (f"base '{settings['base']}' is not a (non-aot) variant of this model. "
+        problem = (f"base '{settings.base}' is not a (non-aot) variant of this model. "
                    f"Variants: {known or 'none'}.")
     elif base.error:
-        problem = f"base '{settings['base']}' cannot be built (see its task); fix it first."
+        problem = f"base '{settings.base}' cannot be built (see its task); fix it first."
     if problem:
         error = str(ManifestError(problem, file=manifest.path.name, model=model, variant=variant,
                                   field="base"))
         return [BuildSpec(model, name, error=error) for name in names]
     result = []
-    for target, name in zip(settings["targets"], names, strict=True):
+    for target, name in zip(settings.targets, names, strict=True):
         vendor = target.split("/")[0]
-        one = {k: v for k, v in settings.items() if k != "targets"}
+        one = {k: v for k, v in settings.to_json().items() if k != "targets"}
         one.update(target=target, base_key=base.cache_key, base_tflite=base.tflite,
                    base_manifest=base.manifest, compiler_versions=aot_versions(vendor))
         spec = _spec(manifest, model, model_settings, name, one, source, [])
@@ -213,40 +222,42 @@ def _aot_specs(manifest: Manifest, model: str, model_settings: dict[str, Any], v
     return result
 
 
-def _data_files(root: Path, model: str, variant: str, settings: dict[str, Any]) -> list[str]:
+def _data_files(root: Path, model: str, variant: str, settings: VariantSettings) -> list[str]:
     files: list[str] = []
-    recipe = settings.get("recipe")
+    recipe = settings.recipe
     if recipe and recipe.endswith(".json"):  # an ai-edge-quantizer recipe file
         if not (root / recipe).is_file():
             raise ManifestError(f"recipe file '{recipe}' not found (paths are relative to the "
                                 f"folder of models.yaml: {root}).", field="recipe")
         files.append(recipe)
-    for field_name in ("calibration", "eval"):
-        if settings.get(field_name):
-            for rel in resolve_data_files(root, model, variant, settings[field_name], field_name):
+    for field_name, block in (("calibration", settings.calibration), ("eval", settings.eval)):
+        if block is not None:
+            for rel in resolve_data_files(root, model, variant, block, field_name):
                 if rel not in files:
                     files.append(rel)
     return files
 
 
-def _spec(manifest: Manifest, model: str, model_settings: dict[str, Any], variant: str,
-          variant_settings: dict[str, Any], source, files: list[str]) -> BuildSpec:
-    settings = {k: v for k, v in model_settings.items() if k not in VARIANT_SCOPED}
-    settings.update(variant_settings)
-    tflite, json_path = artifact_paths(
-        manifest.artifacts_dir, model, settings["version"], variant
-    )
+def _spec(manifest: Manifest, model: str, model_settings: ModelSettings, variant: str,
+          variant_settings: VariantSettings | dict[str, Any], source, files: list[str]) -> BuildSpec:
+    """The spec of one artifact: the model's own settings and the variant's, typed, and the
+    key of everything that shapes the output (``variant_settings`` may be an AOT target's
+    plain dict, which adds the base artifact's fields)."""
+    merged = {k: v for k, v in model_settings.to_json().items() if k not in VARIANT_SCOPED}
+    merged.update(variant_settings if isinstance(variant_settings, dict) else variant_settings.to_json())
+    settings = BuildSettings.model_validate(merged)
+    tflite, json_path = artifact_paths(manifest.artifacts_dir, model, settings.version, variant)
     hashes = {rel: file_digest(manifest.root / rel) for rel in files}
     # What defines the conversion besides file bytes: the settings and the tools' versions.
-    settings_hash = settings_digest({"settings": settings, "tools": tool_versions()})
+    settings_hash = settings_digest({"settings": settings.to_json(), "tools": tool_versions()})
     hashes["settings"] = settings_hash
     cache_key = settings_digest({"format": 1, "model": model, "variant": variant, "inputs": hashes})
     return BuildSpec(
         model=model,
         variant=variant,
         root=str(manifest.root),
-        version=settings["version"],
-        kind=settings["kind"],
+        version=settings.version,
+        kind=settings.kind,
         settings=settings,
         source=source.to_json(),
         deps=files,

@@ -5,30 +5,31 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
 
+from litert_build.config.settings import Calibration, Eval
 from litert_build.errors import ManifestError
 from litert_build.worker.imports import import_from_project
 
 
-def source_label(block: dict[str, Any], what: str) -> str:
+def source_label(block: Calibration | Eval, what: str) -> str:
     """How messages name a data block: ``calibration file 'data/c.npz'`` or its builder."""
-    if "npz" in block:
-        return f"{what} file '{block['npz']}'"
-    return f"{what} builder '{block['builder']}'"
+    if block.npz is not None:
+        return f"{what} file '{block.npz}'"
+    return f"{what} builder '{block.builder}'"
 
 
-def load_arrays(root: Path, block: dict[str, Any], what: str) -> dict[str, np.ndarray]:
+def load_arrays(root: Path, block: Calibration | Eval, what: str) -> dict[str, np.ndarray]:
     """Load a data block as {name: array with samples on the first axis}, every value finite."""
     import numpy as np
 
     label = source_label(block, what)
-    if "npz" in block:
+    if block.npz is not None:
         try:
-            with np.load(root / block["npz"], allow_pickle=False) as data:
+            with np.load(root / block.npz, allow_pickle=False) as data:
                 arrays = {key: np.asarray(data[key]) for key in data.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not an npz, pickled objects
             raise ManifestError(f"{label} cannot be read as a .npz of arrays: {exc}.",
@@ -39,10 +40,10 @@ def load_arrays(root: Path, block: dict[str, Any], what: str) -> dict[str, np.nd
     return arrays
 
 
-def _from_builder(root: Path, block: dict[str, Any], what: str, label: str) -> dict[str, np.ndarray]:
+def _from_builder(root: Path, block: Calibration | Eval, what: str, label: str) -> dict[str, np.ndarray]:
     import numpy as np
 
-    func = import_from_project(root, block["builder"], f"{what}.builder")
+    func = import_from_project(root, block.builder, f"{what}.builder")
     try:
         result = func()
     except Exception as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from litert_build.config.settings import Eval
 from litert_build.errors import ManifestError, VerificationError
 
 
@@ -26,14 +27,14 @@ def metric_value(metric: str, predictions: np.ndarray, labels: np.ndarray) -> fl
     return float(np.mean((top5 == labels[:, None]).any(axis=-1)))
 
 
-def evaluate(runner, serving, arrays: dict[str, np.ndarray], settings: dict[str, Any]) -> dict[str, Any]:
+def evaluate(runner, serving, arrays: dict[str, np.ndarray], settings: Eval) -> dict[str, Any]:
     """The ``eval`` block's metric for the float Keras model and for the variant (``runner``: the
     artifact in the interpreter) on the first ``samples`` labeled samples; the manifest's ``eval``
     record, or a VerificationError when the drop exceeds ``max_drop`` or a value is not a number."""
     from litert_build.worker.data import check_against_signature, samples, source_label
 
     label = source_label(settings, "eval")
-    labels_key = settings["labels"]
+    labels_key = settings.labels
     if labels_key not in arrays:
         raise ManifestError(
             f"{label} has no labels array '{labels_key}' (it has {sorted(arrays)}).",
@@ -41,20 +42,20 @@ def evaluate(runner, serving, arrays: dict[str, np.ndarray], settings: dict[str,
         )
     tensors = serving.signature.tensors
     count = check_against_signature(arrays, tensors, "eval", extra_keys=(labels_key,), label=label)
-    count = min(count, settings.get("samples") or count)
+    count = min(count, settings.samples or count)
     output = _output(settings, serving)
     labels = np.asarray(arrays[labels_key])[:count]
     batches = samples(arrays, tensors, range(count))
     reference = _keras_predictions(serving, arrays, count, batches, output)
     variant = np.concatenate([runner(batch)[output] for batch in batches])
-    metric = settings["metric"]
+    metric = settings.metric
     return _result(metric, count, output, metric_value(metric, reference, labels),
-                   metric_value(metric, variant, labels), settings.get("max_drop"))
+                   metric_value(metric, variant, labels), settings.max_drop)
 
 
-def _output(settings: dict[str, Any], serving) -> str:
+def _output(settings: Eval, serving) -> str:
     """The output to evaluate: ``output``, or the only one."""
-    output = settings.get("output") or (serving.output_names[0] if len(serving.output_names) == 1 else None)
+    output = settings.output or (serving.output_names[0] if len(serving.output_names) == 1 else None)
     if output not in serving.output_names:
         raise ManifestError(
             f"say which output to evaluate: 'output' must be one of {serving.output_names}.",

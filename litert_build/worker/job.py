@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from litert_build.config.settings import BuildSettings
+
 
 @dataclass(frozen=True)
 class Job:
@@ -15,7 +17,7 @@ class Job:
     model: str
     variant: str
     version: str
-    settings: dict[str, Any]  # resolved model + variant settings, recorded in the manifest as they are
+    settings: BuildSettings  # resolved model + variant settings (recorded in the manifest: to_json)
     source: dict[str, Any]  # the resolved source (``kind``: keras | preset | builder)
     root: Path  # the folder of models.yaml
     tflite: Path  # the artifact's target path
@@ -28,11 +30,12 @@ class Job:
         root = Path(spec["root"])
         return cls(
             model=spec["model"], variant=spec["variant"], version=spec["version"],
-            settings=spec["settings"], source=spec.get("source") or {}, root=root,
+            settings=BuildSettings.model_validate(spec["settings"]), source=spec.get("source") or {},
+            root=root,
             tflite=root / spec["tflite"], manifest=root / spec["manifest"],
             input_hashes=spec["input_hashes"], cache_key=spec["cache_key"],
         )
 
     @property
     def kind(self) -> str:
-        return self.settings["kind"]
+        return self.settings.kind

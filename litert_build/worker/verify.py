@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from litert_build.config.settings import Verify
 from litert_build.errors import VerificationError
 from litert_build.export.adapter import ServingFunction, example_shape
 from litert_build.export.compare import SIGNATURE_KEY, check_metric, non_finite_problem, sqnr_db
@@ -104,7 +105,7 @@ def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range,
 def verify(
     flatbuffer: bytes,
     serving: ServingFunction,
-    settings: dict[str, Any],
+    gate: Verify,
     inputs: list[list[np.ndarray]] | None = None,
     inputs_origin: str = "random",
     hints: InputHints | None = None,
@@ -112,12 +113,11 @@ def verify(
     """Run the artifact and the Keras model on ``inputs`` (default: seeded random inputs) and
     check every output with the ``verify`` settings' metric; the manifest's ``verification``
     record, or a VerificationError listing every output that fails."""
-    metric = settings.get("metric", "allclose")
-    atol, rtol = float(settings.get("atol", 0.0)), float(settings.get("rtol", 0.0))
-    min_sqnr = settings.get("min_sqnr_db")
+    metric = gate.metric or "allclose"
+    atol, rtol = float(gate.atol or 0.0), float(gate.rtol or 0.0)
+    min_sqnr = gate.min_sqnr_db
     if inputs is None:
-        inputs = random_inputs(serving, int(settings["samples"]), int(settings["seed"]),
-                               settings["int_range"], hints)
+        inputs = random_inputs(serving, gate.samples, gate.seed, gate.int_range, hints)
     got, want = _run_both(flatbuffer, serving, inputs)
     outputs, failures = {}, []
     for name in serving.output_names:
@@ -132,15 +132,15 @@ def verify(
             f"the artifact disagrees with the Keras model ({bound}, {len(inputs)} {inputs_origin} "
             f"samples): {'; '.join(failures)}. Loosen {loosen} only if this error is expected."
         )
-    gate = {"min_sqnr_db": float(min_sqnr)} if metric == "sqnr" else {"atol": atol, "rtol": rtol}
+    bounds = {"min_sqnr_db": float(min_sqnr)} if metric == "sqnr" else {"atol": atol, "rtol": rtol}
     return {
         "status": "passed",
         "runtime": STOCK_RUNTIME,
         "inputs": inputs_origin,
         "samples": len(inputs),
-        "seed": int(settings["seed"]),
+        "seed": gate.seed,
         "metric": metric,
-        **gate,
+        **bounds,
         "outputs": outputs,
     }
 

@@ -90,13 +90,13 @@ def test_aot_expands_to_one_task_per_target_after_its_base(tmp_path):
     base = alpha[0]
     for spec, target in zip(alpha[3:], ["intel_openvino/LNL", "qualcomm/SM8650"], strict=True):
         assert spec.error is None and spec.kind == "aot"
-        assert spec.settings["target"] == target and "targets" not in spec.settings
-        assert spec.settings["base_key"] == base.cache_key
+        assert spec.settings.to_json()["target"] == target and "targets" not in spec.settings.to_json()
+        assert spec.settings.to_json()["base_key"] == base.cache_key
         assert spec.after == [base.tflite, base.manifest] == [
             "artifacts/alpha/1/alpha.float32.tflite", "artifacts/alpha/1/alpha.float32.json"]
         assert spec.tflite == f"artifacts/alpha/1/alpha.{spec.variant}.tflite"
-        assert spec.settings["backend_options"] == {"intel_openvino_graph_backends": "cpu"}
-        assert "ai-edge-litert" in spec.settings["compiler_versions"]
+        assert spec.settings.to_json()["backend_options"] == {"intel_openvino_graph_backends": "cpu"}
+        assert "ai-edge-litert" in spec.settings.to_json()["compiler_versions"]
     assert alpha[3].cache_key != alpha[4].cache_key
 
 

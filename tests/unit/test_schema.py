@@ -13,7 +13,9 @@ import pytest
 import yaml
 from shared.project import REPO
 
+from litert_build.config import schema_gen
 from litert_build.config.models_yaml import schema
+from litert_build.config.settings import Verify
 
 SCHEMA_FILE = REPO / "litert_build" / "config" / "schema.json"
 
@@ -27,6 +29,32 @@ def validator() -> jsonschema.Draft202012Validator:
 
 def test_the_package_loads_the_committed_file():
     assert schema() == json.loads(SCHEMA_FILE.read_text())
+
+
+def test_the_committed_file_is_generated_from_the_settings_classes():
+    """Run `python -m litert_build.config.schema_gen --write` after changing config/settings.py."""
+    assert SCHEMA_FILE.read_text() == schema_gen.text()
+
+
+def _properties(schema: dict) -> list[tuple[str, str, dict, bool]]:
+    blocks = [("models.yaml", schema)] + list(schema["$defs"].items())
+    return [(block, name, prop, name in sub.get("required", ()))
+            for block, sub in blocks for name, prop in sub["properties"].items()]
+
+
+def test_every_field_has_a_description_and_every_optional_one_a_default():
+    fields = _properties(schema())
+    assert len(fields) > 90  # every block of models.yaml, not an empty walk
+    assert [(b, n) for b, n, prop, _ in fields if not prop.get("description")] == []
+    assert [(b, n) for b, n, prop, required in fields if not required and "default" not in prop] == []
+
+
+def test_documented_defaults_are_the_ones_the_settings_use():
+    defs = schema()["$defs"]
+    assert defs["Verify"]["properties"]["samples"]["default"] == Verify().samples == 8
+    assert defs["ModelSettings"]["properties"]["variants"]["default"] == {"float32": {}}
+    assert defs["ModelSettings"]["properties"]["batch_size"]["default"] == 1
+    assert defs["BundleSettings"]["properties"]["format"]["default"] == "tar.gz"
 
 
 def test_the_example_manifest_validates(validator):

@@ -16,19 +16,19 @@ README = (REPO / "README.md").read_text()
 
 
 def test_schema_kind_enum_is_the_kind_registry():
-    assert SCHEMA["$defs"]["variant"]["properties"]["kind"]["enum"] == list(KINDS)
+    assert SCHEMA["$defs"]["VariantSettings"]["properties"]["kind"]["enum"] == list(KINDS)
 
 
 def test_schema_converter_options_are_the_converters():
-    assert sorted(SCHEMA["$defs"]["converterOptions"]["properties"]) == sorted(CONVERTER_OPTIONS)
+    assert sorted(SCHEMA["$defs"]["ConverterOptions"]["properties"]) == sorted(CONVERTER_OPTIONS)
 
 
 def test_schema_bundle_formats_are_the_archive_formats():
-    assert SCHEMA["$defs"]["bundle"]["properties"]["format"]["enum"] == list(FORMATS)
+    assert SCHEMA["$defs"]["BundleSettings"]["properties"]["format"]["enum"] == list(FORMATS)
 
 
 def test_kind_only_fields_are_in_the_schema():
-    variant_fields = SCHEMA["$defs"]["variant"]["properties"]
+    variant_fields = SCHEMA["$defs"]["VariantSettings"]["properties"]
     for kind in KINDS.values():
         assert set(kind.fields) <= set(variant_fields), kind.name
 
@@ -53,4 +53,4 @@ def test_default_gates():
 
 
 def test_schema_verify_metrics_are_the_comparisons():
-    assert SCHEMA["$defs"]["verify"]["properties"]["metric"]["enum"] == list(METRICS)
+    assert SCHEMA["$defs"]["Verify"]["properties"]["metric"]["enum"] == list(METRICS)

@@ -17,9 +17,9 @@ from litert_build.worker.steps.describe import common_manifest
 @step("reading the base artifact")
 def read_base(job: Job) -> BaseArtifact:
     """The base variant's artifact and manifest (built before this task: its ``after``)."""
-    path = job.root / job.settings["base_tflite"]
+    path = job.root / job.settings.base_tflite
     flatbuffer = path.read_bytes()
-    return BaseArtifact(path, flatbuffer, json.loads((job.root / job.settings["base_manifest"]).read_text()))
+    return BaseArtifact(path, flatbuffer, json.loads((job.root / job.settings.base_manifest).read_text()))
 
 
 @step("compiling for the target")
@@ -29,8 +29,8 @@ def compile_target(job: Job, base: BaseArtifact) -> Compiled:
     from litert_build.export import aot
     from litert_build.export.inventory import op_inventory
 
-    vendor, soc = job.settings["target"].split("/")
-    compiled, report = aot.compile_for_target(base.path, vendor, soc, job.settings.get("backend_options", {}))
+    vendor, soc = job.settings.target.split("/")
+    compiled, report = aot.compile_for_target(base.path, vendor, soc, job.settings.backend_options)
     inventory = op_inventory(compiled)
     if aot.DISPATCH_OP not in inventory.custom:
         raise ConversionError(
@@ -48,7 +48,7 @@ def verify_compiled(job: Job, base: BaseArtifact, compiled: Compiled) -> dict[st
 
     if compiled.vendor == "intel_openvino":
         return aot.verify_against_base(compiled.flatbuffer, base.flatbuffer,
-                                       job.settings.get("backend_options", {}), job.settings["verify"])
+                                       job.settings.backend_options, job.settings.verify)
     return skipped(f"needs a {compiled.vendor} {compiled.soc} device and its LiteRT dispatch library")
 
 
@@ -61,11 +61,11 @@ def describe_compiled(job: Job, base: BaseArtifact, compiled: Compiled,
     manifest = common_manifest(job, flatbuffer, compiled.inventory, verification, meta.get("weights_sha256"))
     manifest.update({
         "aot": {
-            "target": settings["target"], "vendor": compiled.vendor, "soc": compiled.soc,
-            "base_variant": settings["base"], "base_file": base.path.name,
+            "target": settings.target, "vendor": compiled.vendor, "soc": compiled.soc,
+            "base_variant": settings.base, "base_file": base.path.name,
             "base_sha256": hashlib.sha256(base.flatbuffer).hexdigest(),
-            "backend_options": settings.get("backend_options", {}),
-            "compiler": settings["compiler_versions"], "offload": compiled.offload,
+            "backend_options": settings.backend_options,
+            "compiler": settings.compiler_versions, "offload": compiled.offload,
             "size_ratio_vs_base": round(len(flatbuffer) / len(base.flatbuffer), 4),
         },
         "runtime": "dispatch",
@@ -88,6 +88,6 @@ def compiled_summary(job: Job, compiled: Compiled, verification: dict[str, Any])
     summary = (f"{len(compiled.flatbuffer):,} bytes for {compiled.vendor}/{compiled.soc}, "
                f"{offload['ops_offloaded']}/{offload['ops_total']} ops offloaded, ")
     if verification["status"] == "passed":
-        return summary + (f"verified with CompiledModel against {job.settings['base']} "
+        return summary + (f"verified with CompiledModel against {job.settings.base} "
                           f"(max abs error {max_abs_error(verification):.2g})")
     return summary + f"NOT verified: {verification['reason']}"

@@ -16,19 +16,19 @@ def calibrate(job: Job, inputs: ModelInputs) -> Calibration | None:
 
     from litert_build.worker.data import check_against_signature, load_arrays, samples, source_label
 
-    block = job.settings.get("calibration")
-    if not block:
+    block = job.settings.calibration
+    if block is None:
         return None
     tensors, names = inputs.signature.tensors, inputs.signature.names
     arrays = load_arrays(job.root, block, "calibration")
     count = check_against_signature(arrays, tensors, "calibration",
                                     label=source_label(block, "calibration"))
-    order = np.random.default_rng(block["seed"]).permutation(count)
-    used = order[: min(block["samples"], count)]
-    held_out = order[len(used):][: job.settings["verify"]["samples"]]
+    order = np.random.default_rng(block.seed).permutation(count)
+    used = order[: min(block.samples, count)]
+    held_out = order[len(used):][: job.settings.verify.samples]
     return Calibration(
         representative=[dict(zip(names, s, strict=True)) for s in samples(arrays, tensors, used)],
         held_out=samples(arrays, tensors, held_out),
         record={"available": int(count), "used": int(len(used)), "held_out_for_verify": int(len(held_out)),
-                "seed": block["seed"]},
+                "seed": block.seed},
     )

@@ -22,18 +22,18 @@ def check_ops(job: Job, converted: Converted) -> CheckedOps:
     settings, flatbuffer = job.settings, converted.flatbuffer
     inventory = op_inventory(flatbuffer)
     floats = float_ops(flatbuffer)
-    if inventory.custom and not settings.get("converter_options", {}).get("allow_custom_ops"):
+    if inventory.custom and not settings.converter_options.allow_custom_ops:
         raise ConversionError(f"the graph needs custom ops {sorted(inventory.custom)}.")
-    if inventory.flex and not settings.get("allow_flex_ops"):
+    if inventory.flex and not settings.allow_flex_ops:
         raise ConversionError(
             f"the graph needs Select TF (Flex) ops, which the stock LiteRT runtime cannot run: "
             f"{', '.join(sorted(inventory.flex))}. Replace the layers that produce them, or set "
             "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
             "with your app."
         )
-    if KINDS[settings["kind"]].quantized_weights:  # aeq has expect_quantized instead
+    if KINDS[settings.kind].quantized_weights:  # aeq has expect_quantized instead
         _check_weights_quantized(settings, flatbuffer)
-    if settings["kind"] == "int8" and settings.get("strict") and floats:
+    if settings.kind == "int8" and settings.strict and floats:
         listed = ", ".join(f"{op} x{n}" for op, n in floats.items())
         raise ConversionError(
             f"strict int8: these ops stay float: {listed}. Replace the layers that produce them "
@@ -50,6 +50,6 @@ def _check_weights_quantized(settings: dict[str, Any], flatbuffer: bytes) -> Non
     if left:
         listed = ", ".join(f"{op} x{n}" for op, n in left.items())
         raise ConversionError(
-            f"kind '{settings['kind']}' left the weights of these ops float32: {listed} (each "
+            f"kind '{settings.kind}' left the weights of these ops float32: {listed} (each "
             f"with {MIN_WEIGHT_ELEMENTS:,}+ values). The artifact would be float in all but name; "
             "check the calibration data and the converter's log, or use kind: float32.")

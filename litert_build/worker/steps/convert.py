@@ -3,11 +3,15 @@ function."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from litert_build.config.settings import BuildSettings
 from litert_build.worker.intermediate import Calibration, Converted, LoadedModel, Traced
 from litert_build.worker.job import Job
 from litert_build.worker.runner import step
+
+if TYPE_CHECKING:
+    from litert_build.export.converter import Quantization
 
 
 @step("converting")
@@ -22,14 +26,17 @@ def convert(job: Job, loaded: LoadedModel, traced: Traced, calibration: Calibrat
     model = loaded.model
     flatbuffers = convert_function(
         traced.serving.tf_function, tracked_layers(model) if loaded.from_hub else [model],
-        job.settings.get("converter_options", {}), job.model, job.variant,
+        job.settings.converter_options.to_json(), job.model, job.variant,
         _quantizations(job.settings), calibration.representative if calibration else None,
     )
     return Converted(flatbuffer=flatbuffers[0], float32=flatbuffers[-1])
 
 
-def _quantizations(settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """What to convert, the variant first: its settings, then float32 unless it is float32."""
-    if settings["kind"] == "aeq":
-        return [{"kind": "float32"}]
-    return [settings] + ([{"kind": "float32"}] if settings["kind"] != "float32" else [])
+def _quantizations(settings: BuildSettings) -> list[Quantization]:
+    """What to convert, the variant first, then float32 unless it is float32."""
+    from litert_build.export.converter import Quantization
+
+    float32 = Quantization("float32")
+    if settings.kind == "aeq":
+        return [float32]
+    return [Quantization(settings.kind, settings.io)] + ([float32] if settings.kind != "float32" else [])

@@ -66,7 +66,7 @@ def common_manifest(job: Job, flatbuffer: bytes, inventory: OpInventory, verific
         "flex_ops": sorted(inventory.flex),
         "inputs_xxh3": job.input_hashes,
         "build_key": job.cache_key,
-        "settings": job.settings,
+        "settings": job.settings.to_json(),
         "tools": tool_versions(),
         "verification": verification,
         "weights_sha256": weights_digest,
@@ -79,7 +79,7 @@ def _quantization(job: Job, converted: Converted, ops: CheckedOps,
     calibration record and, for ``kind: aeq``, what the recipe quantized."""
     return {
         "kind": job.kind,
-        "io": job.settings.get("io", "float"),
+        "io": job.settings.io,
         "float32_size": converted.float32_size,
         "size_ratio_vs_float32": round(len(converted.flatbuffer) / converted.float32_size, 4),
         "float_ops": sorted(ops.float_ops),

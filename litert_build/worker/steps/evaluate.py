@@ -11,7 +11,7 @@ from litert_build.worker.runner import step
 
 def should_evaluate(job: Job, verification: dict[str, Any]) -> bool:
     """Evaluate when the variant has ``eval:`` data and its verification passed."""
-    return bool(job.settings.get("eval")) and verification["status"] == "passed"
+    return job.settings.eval is not None and verification["status"] == "passed"
 
 
 @step("evaluating on the eval data")
@@ -22,7 +22,7 @@ def evaluate(job: Job, converted: Converted, inputs: ModelInputs, traced: Traced
     from litert_build.worker.evaluate import evaluate as evaluate_variant
     from litert_build.worker.verify import LiteRTRunner
 
-    block = job.settings["eval"]
+    block = job.settings.eval
     arrays = load_arrays(job.root, block, "eval")
     runner = LiteRTRunner(converted.flatbuffer, inputs.signature.names)
     return evaluate_variant(runner, traced.serving, arrays, block)

@@ -27,7 +27,7 @@ def _load_model(job: Job):
     from litert_build.worker.load import load_model
 
     try:
-        return load_model(job.root, job.source, job.settings["safe_mode"], job.model)
+        return load_model(job.root, job.source, job.settings.safe_mode, job.model)
     except LiteRTBuildError:
         raise
     except Exception as exc:

@@ -17,9 +17,9 @@ def quantize(job: Job, converted: Converted, calibration: Calibration | None) ->
     from litert_build.export import aeq
     from litert_build.export.converter import SIGNATURE_KEY
 
-    recipe = job.settings["recipe"]
+    recipe = job.settings.recipe
     flatbuffer = aeq.quantize(converted.float32, recipe, job.root,
                               calibration.representative if calibration else None, SIGNATURE_KEY)
     record = {"recipe": recipe, **aeq.quantized_weights(converted.float32, flatbuffer)}
-    aeq.check_expected(record, job.settings.get("expect_quantized"), recipe)
+    aeq.check_expected(record, job.settings.expect_quantized, recipe)
     return dataclasses.replace(converted, flatbuffer=flatbuffer, aeq=record)

@@ -22,14 +22,16 @@ def signature(job: Job, loaded: LoadedModel) -> ModelInputs:
 
     model, settings = loaded.model, job.settings
     hub = None
-    explicit = settings.get("inputs")
+    # The export engine takes manifest-style input records (name, shape, dtype), as the registry
+    # makes them.
+    explicit = [tensor.model_dump() for tensor in settings.inputs] if settings.inputs else None
     if loaded.from_hub and not explicit:
         hub = hub_signature(model, settings, job.model)
         explicit = hub.inputs
     preprocessor = getattr(model, "preprocessor", None) if loaded.from_hub else None
     if preprocessor is not None:
         model.preprocessor = None
-    inferred = infer_input_signature(model, job.model, settings.get("batch_size"), explicit)
+    inferred = infer_input_signature(model, job.model, settings.batch_size, explicit)
     if hub is not None:
         inferred = dataclasses.replace(inferred, origin="kerashub")
     return ModelInputs(inferred, hub, preprocessor)

@@ -19,6 +19,6 @@ def trace(job: Job, loaded: LoadedModel, inputs: ModelInputs) -> Traced:
 
     model, hub = loaded.model, inputs.hub
     with graph_rewrites(model) if loaded.from_hub else contextlib.nullcontext([]) as rewrites:
-        serving = make_serving_function(model, job.model, inputs.signature, job.settings.get("outputs"),
+        serving = make_serving_function(model, job.model, inputs.signature, job.settings.outputs,
                                         hub.default_outputs if hub else ())
     return Traced(serving, rewrites)

@@ -28,13 +28,13 @@ def verify(job: Job, converted: Converted, traced: Traced, ops: CheckedOps,
             f"the stock runtime ({STOCK_RUNTIME}) does not include"
         )
     settings = job.settings
-    samples, origin = _verification_inputs(calibration, settings["verify"]["samples"])
+    samples, origin = _verification_inputs(calibration, settings.verify.samples)
     try:
-        return verify_artifact(converted.flatbuffer, traced.serving, settings["verify"], samples, origin,
+        return verify_artifact(converted.flatbuffer, traced.serving, settings.verify, samples, origin,
                                inputs.hints)
     except VerificationError as exc:
         failed = re.findall(r"\((\w+)\) failed to (?:prepare|invoke)", str(exc))
-        if settings["kind"] == "int16x8" and failed:
+        if settings.kind == "int16x8" and failed:
             raise ConversionError(
                 f"the 16x8 artifact does not run: {', '.join(sorted(set(failed)))} has no 16x8 kernel "
                 "in the stock runtime. Use kind: int8 for this model."
