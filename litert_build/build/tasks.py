@@ -52,11 +52,12 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: b
 
 
 def exit_on_manifest_error() -> None:
-    """Print a file-level models.yaml problem (located) and exit 1; return if the file is fine."""
-    from litert_build.config.models_yaml import load_manifest
+    """Print a file-level models.yaml problem (located) and exit 1; return if the file is fine.
 
+    Reads models.yaml through :func:`current_plan`, so the task generators that follow reuse this
+    plan instead of reading and hashing everything again."""
     try:
-        load_manifest(manifest_path())
+        current_plan()
     except ManifestError as exc:
         print(f"litert-build: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None

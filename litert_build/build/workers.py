@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from litert_build.plan.layout import temp_root
 from litert_build.store.temps import temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
+ZYGOTE_ENV = "LITERT_BUILD_ZYGOTE"
 
 
 def worker_env(tmp: Path) -> dict[str, str]:
@@ -49,7 +51,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subprocess.CompletedProcess]:
-    """Run ``python -m litert_build.worker.main`` on one spec; (its result or None, the process)."""
+    """Run the conversion worker on one spec, in a child of the warm zygote (or, when that is
+    off or cannot start, in a fresh ``python -m litert_build.worker.main``); (its result or
+    None, the finished process with its output)."""
     root = Path(spec_json["root"])
     parent = temp_root(root)
     parent.mkdir(parents=True, exist_ok=True)
@@ -57,12 +61,15 @@ def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subpro
     try:
         spec_file, result_file = tmp / "spec.json", tmp / "result.json"
         spec_file.write_text(json.dumps(spec_json))
-        proc = subprocess.run(
-            [sys.executable, "-m", "litert_build.worker.main", str(spec_file), str(result_file)],
-            cwd=root, env=worker_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, errors="replace",
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
+        args = [str(spec_file), str(result_file)]
+        proc = _zygote_run(root, tmp, args) if zygote_enabled() else None
+        if proc is None:
+            proc = subprocess.run(
+                [sys.executable, "-m", "litert_build.worker.main", *args],
+                cwd=root, env=worker_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, errors="replace",
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
         try:
             result = json.loads(result_file.read_text())
         except (OSError, ValueError):  # no result, or a partial one (killed, disk full)
@@ -70,6 +77,78 @@ def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subpro
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result, proc
+
+
+def zygote_enabled() -> bool:
+    """Warm workers need fork (Linux, macOS); LITERT_BUILD_ZYGOTE=0 turns them off."""
+    return hasattr(os, "fork") and os.environ.get(ZYGOTE_ENV, "1") != "0"
+
+
+def _zygote_run(root: Path, tmp: Path, args: list[str]) -> subprocess.CompletedProcess | None:
+    """One task in a fork of the zygote; None when no zygote can be had (run it cold instead)."""
+    zygote = _ZYGOTE.get(root)
+    if zygote is None:
+        return None
+    log = tmp / "worker.log"
+    request = {"spec": args[0], "result": args[1], "log": str(log), "cwd": str(root),
+               "env": worker_env(tmp)}
+    returncode = zygote.run(request)
+    if returncode is None:  # the zygote itself died (OOM killer, ...): the task's process with it
+        returncode = -9
+    output = log.read_text(errors="replace") if log.is_file() else ""
+    return subprocess.CompletedProcess(["litert-build worker", *args], returncode, output)
+
+
+class Zygote:
+    """The build side of :mod:`litert_build.worker.zygote`: one per build process, started on
+    first use, restarted if it dies; a process that inherited another's (a fork) starts its own."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def get(self, root: Path) -> Zygote | None:
+        with self._lock:
+            if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
+                self._start(root)
+            return self if self._proc is not None else None
+
+    def _start(self, root: Path) -> None:
+        self._proc, self._pid = None, os.getpid()
+        env = worker_env(temp_root(root))
+        env.pop("TMPDIR")  # each task gets its own
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "litert_build.worker.zygote"], cwd=root, env=env,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        except OSError:
+            return
+        if proc.stdout.readline().strip() != '{"ready": true}':
+            proc.kill()
+            proc.wait()
+            return
+        self._proc = proc
+
+    def run(self, request: dict[str, Any]) -> int | None:
+        """Send one task; its exit code, or None if the zygote died meanwhile."""
+        with self._lock:
+            proc = self._proc
+            try:
+                proc.stdin.write(json.dumps(request) + "\n")
+                proc.stdin.flush()
+                reply = proc.stdout.readline()
+                return int(json.loads(reply)["returncode"])
+            except (OSError, ValueError, KeyError, TypeError):
+                proc.kill()
+                proc.wait()
+                self._proc = None
+                return None
+
+
+_ZYGOTE = Zygote()
 
 
 def failure_message(spec_json: dict[str, Any], result, proc) -> str:

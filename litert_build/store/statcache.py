@@ -8,6 +8,10 @@ depend on it. A file that was touched (new mtime, same bytes) has a new fingerpr
 so it is read once more: without reading it, a touch cannot be told apart from a
 same-size edit. After that its new fingerprint is stored and it is not read again.
 
+A file changed within :data:`RACY_WINDOW_NS` of being hashed is not stored (git's "racy
+clean" rule): on a filesystem with coarse timestamps a second same-size write in the same tick
+keeps the fingerprint, so only a fingerprint old enough to have been settled is trusted later.
+
 SQLite in WAL mode with a busy timeout makes the cache safe for concurrent readers
 and writers (two ``doit`` runs, the cache and the tasks of one run). A cache that
 cannot be opened (read-only or corrupt) is rebuilt or skipped, never fatal: it only
@@ -20,12 +24,14 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import xxhash
 
 CHUNK = 1 << 20
 ALGORITHMS = ("xxh3_128", "sha256")
+RACY_WINDOW_NS = 2_000_000_000  # FAT keeps 2 s mtimes; ext4/APFS/NTFS are far finer
 
 Fingerprint = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
 
@@ -133,7 +139,8 @@ class StatCache:
                 # Changed while we read it: do not remember a digest of torn bytes.
                 return digest
             self._memo[(key_path, algorithm)] = (fp, digest)
-            self._store(key_path, fp)
+            if time.time_ns() - max(fp[2], fp[3]) >= RACY_WINDOW_NS:
+                self._store(key_path, fp)
             return digest
 
     def close(self) -> None:
