@@ -19,6 +19,7 @@ from litert_build.build.checker import XXH3Checker
 from litert_build.build.console import BuildReporter
 from litert_build.build.convert_action import NO_CACHE_ENV, convert_step
 from litert_build.config.cache_location import CACHE_ENV
+from litert_build.config.models_yaml import load_manifest
 from litert_build.errors import ManifestError
 from litert_build.failures import guarded
 from litert_build.plan.keys import settings_digest
@@ -54,10 +55,10 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: b
 def exit_on_manifest_error() -> None:
     """Print a file-level models.yaml problem (located) and exit 1; return if the file is fine.
 
-    Reads models.yaml through :func:`current_plan`, so the task generators that follow reuse this
-    plan instead of reading and hashing everything again."""
+    The file read here is the one :func:`current_plan` plans from later, in the task generators
+    (no file is hashed yet: on a nearly full disk doit's own database must come first)."""
     try:
-        current_plan()
+        current_manifest()
     except ManifestError as exc:
         print(f"litert-build: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
@@ -126,25 +127,40 @@ def task_convert():
         }
 
 
-_PLANS: dict[tuple, Any] = {}
+_MEMO: dict[tuple, Any] = {}
 
 
-def current_plan():
-    """The plan of this run, made once for the three task generators (convert, bundle, report).
-
-    Keyed by the manifest's path, size and mtime and the environment that shapes a plan, so an
-    in-process caller that edits models.yaml or switches projects gets a fresh one."""
+def _run_key(what: str) -> tuple:
+    """What a memoized manifest or plan depends on: the manifest's path, size and mtime and the
+    environment that shapes a plan, so an in-process caller that edits models.yaml or switches
+    projects gets a fresh one."""
     path = manifest_path().resolve()
     try:
         stat = path.stat()
         stamp = (stat.st_size, stat.st_mtime_ns)
     except OSError:
         stamp = None
-    key = (str(path), stamp, os.environ.get(CACHE_ENV), os.environ.get(NO_CACHE_ENV))
-    if key not in _PLANS:
-        _PLANS.clear()
-        _PLANS[key] = make_plan()  # a ManifestError propagates, uncached
-    return _PLANS[key]
+    return (what, str(path), stamp, os.environ.get(CACHE_ENV), os.environ.get(NO_CACHE_ENV))
+
+
+def _memoized(what: str, make):
+    key = _run_key(what)
+    if key not in _MEMO:
+        for old in [k for k in _MEMO if k[0] == what]:
+            del _MEMO[old]
+        _MEMO[key] = make()  # a ManifestError propagates, uncached
+    return _MEMO[key]
+
+
+def current_manifest():
+    """models.yaml of this run, read and validated once."""
+    return _memoized("manifest", lambda: load_manifest(manifest_path()))
+
+
+def current_plan():
+    """The plan of this run, made once (from :func:`current_manifest`) for the three task
+    generators (convert, bundle, report)."""
+    return _memoized("plan", lambda: make_plan(manifest=current_manifest()))
 
 
 def _no_task(name: str) -> dict[str, Any]:

@@ -86,12 +86,12 @@ def zygote_enabled() -> bool:
 
 def _zygote_run(root: Path, tmp: Path, args: list[str]) -> subprocess.CompletedProcess | None:
     """One task in a fork of the zygote; None when no zygote can be had (run it cold instead)."""
-    zygote = _ZYGOTE.get(root)
+    env = worker_env(tmp)
+    zygote = _ZYGOTE.get(root, env)
     if zygote is None:
         return None
     log = tmp / "worker.log"
-    request = {"spec": args[0], "result": args[1], "log": str(log), "cwd": str(root),
-               "env": worker_env(tmp)}
+    request = {"spec": args[0], "result": args[1], "log": str(log), "cwd": str(root), "env": env}
     returncode = zygote.run(request)
     if returncode is None:  # the zygote itself died (OOM killer, ...): the task's process with it
         returncode = -9
@@ -101,23 +101,35 @@ def _zygote_run(root: Path, tmp: Path, args: list[str]) -> subprocess.CompletedP
 
 class Zygote:
     """The build side of :mod:`litert_build.worker.zygote`: one per build process, started on
-    first use, restarted if it dies; a process that inherited another's (a fork) starts its own."""
+    first use, restarted if it died or if the environment changed (TensorFlow reads some of it
+    when imported); a process that inherited another's (a fork) starts its own."""
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
         self._pid = 0
+        self._env: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def get(self, root: Path) -> Zygote | None:
+    def get(self, root: Path, task_env: dict[str, str]) -> Zygote | None:
+        env = {k: v for k, v in task_env.items() if k != "TMPDIR"}  # each task has its own
         with self._lock:
-            if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
-                self._start(root)
+            alive = self._proc is not None and self._proc.poll() is None
+            if alive and (self._pid != os.getpid() or self._env != env):
+                if self._pid == os.getpid():
+                    self._stop()
+                alive = False
+            if not alive:
+                self._start(root, env)
             return self if self._proc is not None else None
 
-    def _start(self, root: Path) -> None:
-        self._proc, self._pid = None, os.getpid()
-        env = worker_env(temp_root(root))
-        env.pop("TMPDIR")  # each task gets its own
+    def _stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def _start(self, root: Path, env: dict[str, str]) -> None:
+        self._proc, self._pid, self._env = None, os.getpid(), env
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "litert_build.worker.zygote"], cwd=root, env=env,
@@ -142,9 +154,7 @@ class Zygote:
                 reply = proc.stdout.readline()
                 return int(json.loads(reply)["returncode"])
             except (OSError, ValueError, KeyError, TypeError):
-                proc.kill()
-                proc.wait()
-                self._proc = None
+                self._stop()
                 return None
 
 

@@ -93,13 +93,14 @@ def manifest_path() -> Path:
     return Path(os.environ.get(MANIFEST_ENV, "models.yaml"))
 
 
-def make_plan(path: str | Path | None = None) -> Plan:
-    """Read models.yaml and produce one :class:`BuildSpec` per model/variant.
+def make_plan(path: str | Path | None = None, manifest: Manifest | None = None) -> Plan:
+    """Read models.yaml (or take the ``manifest`` already read from it) and produce one
+    :class:`BuildSpec` per model/variant.
 
     File-level manifest problems raise :class:`ManifestError`; a broken model or
     variant becomes a spec whose ``error`` says what is wrong.
     """
-    manifest = load_manifest(path or manifest_path())
+    manifest = manifest or load_manifest(path or manifest_path())
     specs = []
     for entry in manifest.models.values():
         source = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
 import xxhash
 from shared.project import write
 
@@ -16,6 +17,38 @@ from litert_build.store.statcache import StatCache
 
 def reads() -> int:
     return statcache.stats.files_hashed
+
+
+@pytest.fixture(autouse=True)
+def settled_at_once(monkeypatch):
+    """These tests write a file and hash it at once: trust fresh fingerprints here (the racy
+    window has its own test below)."""
+    monkeypatch.setattr(statcache, "RACY_WINDOW_NS", 0)
+
+
+def test_a_file_hashed_in_the_tick_it_changed_is_not_trusted_later(tmp_path, monkeypatch):
+    """git's racy-clean rule: with coarse timestamps a same-size rewrite in the same tick keeps the
+    fingerprint, so a digest taken that soon after a change is not persisted: the next run reads
+    the file again, and stores it once its fingerprint has settled."""
+    import sqlite3
+
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"a" * 1000)
+    db = tmp_path / "statcache.sqlite3"
+
+    def rows() -> int:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select count(*) from files").fetchone()[0]
+
+    monkeypatch.setattr(statcache, "RACY_WINDOW_NS", 3600 * 10**9)  # changed "just now"
+    before = reads()
+    StatCache(db).digest(data)
+    StatCache(db).digest(data)
+    assert (reads() - before, rows()) == (2, 0)
+    monkeypatch.setattr(statcache, "RACY_WINDOW_NS", 0)  # settled
+    StatCache(db).digest(data)
+    StatCache(db).digest(data)
+    assert (reads() - before, rows()) == (3, 1)
 
 
 def test_digest_is_read_once_and_persisted(tmp_path):
@@ -42,7 +75,7 @@ def test_touch_costs_one_read_then_none(tmp_path):
     db = tmp_path / "statcache.sqlite3"
     StatCache(db).digest(weights)
     st = weights.stat()
-    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # `touch`
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns - 5_000_000_000))  # `touch` (to an earlier time)
     before = reads()
     run = StatCache(db)
     digest = run.digest(weights)
