@@ -45,8 +45,22 @@ AOT_TARGETS = {
 
 
 @dataclass(frozen=True)
+class ConverterSettings:
+    """How TensorFlow's LiteRT converter is set for a kind (applied by
+    :func:`litert_build.export.converter.convert`)."""
+
+    optimize: bool = False  # optimizations = [Optimize.DEFAULT]
+    float16_weights: bool = False  # target_spec.supported_types = [float16]
+    calibrate: bool = False  # representative_dataset: the variant's calibration samples
+    int16_activations: bool = False  # only the 16x8 op set: an op without a 16x8 kernel fails
+    io_types: bool = False  # inference input/output types from the variant's ``io``
+
+
+@dataclass(frozen=True)
 class Kind:
-    """What one variant kind is, accepts and needs."""
+    """What one variant kind is, accepts and needs, and how its artifact is made: ``pipeline``
+    ``convert`` (TensorFlow's converter, set by ``converter``), ``quantize`` (float32, then an
+    ai-edge-quantizer recipe) or ``compile`` (another variant's artifact, compiled per target)."""
 
     name: str
     summary: str
@@ -56,6 +70,8 @@ class Kind:
     fields: tuple[str, ...] = ()  # fields only this kind takes (types, defaults: config.settings)
     calibration: str = "unused"  # "required", "optional" (a recipe may use it) or "unused"
     quantized_weights: bool = False  # large weights must not stay float32 (post-conversion check)
+    pipeline: str = "convert"
+    converter: ConverterSettings = ConverterSettings()
 
     def verify_defaults(self) -> dict[str, Any]:
         if self.relative_default:
@@ -71,20 +87,24 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("float32", "nothing: the reference conversion", 60.0, _absolute("allclose", 1e-4, 1e-4),
          relative_default=False),
     Kind("dynamic_range", "int8 weights; activations stay float and are quantized on the fly", 25.0,
-         _absolute("mean_abs", 1e-3, 0.05), quantized_weights=True),
+         _absolute("mean_abs", 1e-3, 0.05), quantized_weights=True,
+         converter=ConverterSettings(optimize=True)),
     Kind("float16", "float16 weights, dequantized at load time", 50.0,
-         _absolute("allclose", 1e-3, 1e-2), quantized_weights=True),
+         _absolute("allclose", 1e-3, 1e-2), quantized_weights=True,
+         converter=ConverterSettings(optimize=True, float16_weights=True)),
     Kind("int8", "int8 weights and activations, calibrated", 12.0, _absolute("mean_abs", 1e-2, 0.1),
-         fields=("io", "strict"), calibration="required", quantized_weights=True),
+         fields=("io", "strict"), calibration="required", quantized_weights=True,
+         converter=ConverterSettings(optimize=True, calibrate=True, io_types=True)),
     Kind("int16x8", "int16 activations, int8 weights, calibrated", 30.0,
-         _absolute("mean_abs", 5e-3, 0.05), calibration="required", quantized_weights=True),
+         _absolute("mean_abs", 5e-3, 0.05), calibration="required", quantized_weights=True,
+         converter=ConverterSettings(optimize=True, calibrate=True, int16_activations=True)),
     Kind("aeq", "an ai-edge-quantizer recipe applied to the float32 artifact", 8.0,
          _absolute("mean_abs", 1e-2, 0.1), fields=("recipe", "expect_quantized"),
-         calibration="optional"),
+         calibration="optional", pipeline="quantize"),
     # Compared with the base variant, run by another runtime (e.g. OpenVINO) on the same inputs.
     Kind("aot", "the base variant compiled ahead of time for NPU targets", 30.0,
          _absolute("mean_abs", 5e-3, 0.05), relative_default=False,
-         fields=("base", "targets", "backend_options")),
+         fields=("base", "targets", "backend_options"), pipeline="compile"),
 )}
 AEQ_MIN_SQNR_DB = {"wi2": 3.0}  # recipes with 2-bit weights: coarser still
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from litert_build.config.kinds import KINDS
 from litert_build.errors import ConversionError, ManifestError, did_you_mean
 
 SIGNATURE_KEY = "serving_default"
@@ -115,18 +116,19 @@ def _run(converter, options: dict[str, Any], quantization: Quantization,
     for name, value in options.items():
         setattr(converter, CONVERTER_OPTIONS[name], value)
     kind = quantization.kind
-    if kind != "float32":
+    settings = KINDS[kind].converter
+    if settings.optimize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if kind == "float16":
+    if settings.float16_weights:
         converter.target_spec.supported_types = [tf.float16]
-    if kind in ("int8", "int16x8"):
+    if settings.calibrate:
         samples = list(representative or [])
         converter.representative_dataset = lambda: iter(samples)
-    if kind == "int8" and quantization.io != "float":
+    if settings.io_types and quantization.io != "float":
         io_type = {"int8": tf.int8, "uint8": tf.uint8}[quantization.io]
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
-    if kind == "int16x8":
+    if settings.int16_activations:
         # Only the 16x8 op set: an op without a 16x8 kernel fails here, by name, instead
         # of producing an artifact that fails at run time.
         converter.target_spec.supported_ops = [
@@ -137,7 +139,7 @@ def _run(converter, options: dict[str, Any], quantization: Quantization,
     except Exception as exc:
         message = str(exc).strip()
         unsupported = sorted(set(re.findall(r"16x8-bit not yet supported for op: '(\w+)'", message)))
-        if kind == "int16x8" and unsupported:
+        if settings.int16_activations and unsupported:
             raise ConversionError(
                 f"the model has ops without a 16x8 (int16 activations, int8 weights) kernel: "
                 f"{', '.join(unsupported)}. Use kind: int8 for this model, or replace the layers "

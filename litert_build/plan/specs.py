@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from litert_build.config.kinds import KINDS
 from litert_build.config.models_yaml import Manifest, load_manifest
 from litert_build.config.settings import (
     VARIANT_SCOPED,
@@ -125,12 +126,13 @@ def make_plan(path: str | Path | None = None, manifest: Manifest | None = None) 
                 specs.append(BuildSpec(entry.name, vname, error=str(error)))
                 continue
             files = list(source.files) + [f for f in files if f not in source.files]
-            if variant.settings.kind == "aot":
+            if KINDS[variant.settings.kind].pipeline == "compile":
                 continue  # compiled from another variant: expanded per target below
             specs.append(_spec(manifest, entry.name, entry.settings, vname, variant.settings,
                                source, files))
         for vname, variant in entry.variants.items():
-            if source_error is None and variant.error is None and variant.settings.kind == "aot":
+            if source_error is None and variant.error is None \
+                    and KINDS[variant.settings.kind].pipeline == "compile":
                 specs += _aot_specs(manifest, entry.name, entry.settings, vname, variant.settings,
                                     source, specs)
     bundles = [_bundle_spec(manifest, entry, specs) for entry in manifest.bundles.values()]

@@ -19,6 +19,7 @@ from typing import Any
 
 os.environ["KERAS_BACKEND"] = "tensorflow"  # before Keras is imported, whatever saved the model
 
+from litert_build.config.kinds import KINDS  # noqa: E402
 from litert_build.errors import LiteRTBuildError, ManifestError  # noqa: E402
 from litert_build.worker.runner import doing  # noqa: E402
 
@@ -45,7 +46,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     traced = trace(job, loaded, inputs)
     calibration = calibrate(job, inputs)
     converted = convert(job, loaded, traced, calibration)
-    if job.kind == "aeq":
+    if KINDS[job.kind].pipeline == "quantize":
         converted = quantize(job, converted, calibration)
     ops = check_ops(job, converted)
     verification = verify(job, converted, traced, ops, calibration, inputs)
@@ -82,7 +83,8 @@ def main(argv: list[str]) -> int:
     spec_path, result_path = argv
     spec = json.loads(Path(spec_path).read_text())
     try:
-        result = build_aot(spec) if spec["settings"]["kind"] == "aot" else build(spec)
+        compiled = KINDS[spec["settings"]["kind"]].pipeline == "compile"
+        result = build_aot(spec) if compiled else build(spec)
         code = 0
     except (LiteRTBuildError, ManifestError) as exc:
         result, code = {"ok": False, "error": str(exc)}, 1

@@ -54,3 +54,13 @@ def test_default_gates():
 
 def test_schema_verify_metrics_are_the_comparisons():
     assert SCHEMA["$defs"]["Verify"]["properties"]["metric"]["enum"] == list(METRICS)
+
+
+def test_each_kind_record_says_how_its_artifact_is_made():
+    for kind in KINDS.values():
+        assert kind.pipeline in ("convert", "quantize", "compile"), kind.name
+        settings = kind.converter
+        assert settings.calibrate == (kind.calibration == "required"), kind.name
+        assert settings.optimize == (kind.pipeline == "convert" and kind.quantized_weights), kind.name
+        assert not (settings.io_types and "io" not in kind.fields), kind.name
+    assert [k for k, v in KINDS.items() if v.pipeline != "convert"] == ["aeq", "aot"]

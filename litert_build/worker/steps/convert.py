@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from litert_build.config.kinds import KINDS
 from litert_build.config.settings import BuildSettings
 from litert_build.worker.intermediate import Calibration, Converted, LoadedModel, Traced
 from litert_build.worker.job import Job
@@ -37,6 +38,6 @@ def _quantizations(settings: BuildSettings) -> list[Quantization]:
     from litert_build.export.converter import Quantization
 
     float32 = Quantization("float32")
-    if settings.kind == "aeq":
+    if KINDS[settings.kind].pipeline == "quantize":  # the quantizer starts from float32
         return [float32]
     return [Quantization(settings.kind, settings.io)] + ([float32] if settings.kind != "float32" else [])
