@@ -31,16 +31,20 @@ from litert_build.store.files import remove_quietly, remove_tree
 LATENCY_RUNS = 50  # invocations per artifact timed by the report
 
 
-def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: bool = True) -> dict[str, Any]:
+def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: bool = True,
+                create_state: bool = True) -> dict[str, Any]:
     """doit settings for litert-build: xxh3 checker, sqlite state, keep going on failure.
 
     With ``check_manifest``, a models.yaml that cannot be read as a whole (missing, not
     YAML, wrong ``schema``, ...) ends the process here with its located message and exit
     status 1, whatever doit command was asked for (``doit help`` does not load tasks).
+    Without ``create_state`` (commands that keep no doit state: help, publish, ...) the state
+    folder is not created.
     """
     if check_manifest:
         exit_on_manifest_error()
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    if create_state:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
     return {
         "default_tasks": ["convert", "bundle", "report"],
         "dep_file": str(Path(state_dir) / "doit.sqlite3"),

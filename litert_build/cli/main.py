@@ -1,6 +1,9 @@
-"""``litert-build``: doit with litert-build's tasks, in any folder that holds a models.yaml.
+"""``litert-build``: doit with litert-build's tasks and commands, in any folder that holds a
+models.yaml.
 
     litert-build                 # build everything (same as `doit` with our dodo.py)
+    litert-build help            # every command, with a line each; help COMMAND for its usage
+    litert-build status          # every task and why it would be built
     litert-build list            # one task per model/variant
     litert-build --manifest path/to/models.yaml info convert:digits:float32
     litert-build --no-cache      # build without reading or writing the artifact cache
@@ -9,18 +12,20 @@
     litert-build bundle verify ARCHIVE            # checksums + every model loads
     litert-build publish ARCHIVE --to URL         # immutable release to a folder or fsspec URL
 
-Every doit command and option works; ``--manifest`` (or LITERT_BUILD_MANIFEST)
-picks the manifest, and the build runs in that manifest's folder.
+Our commands are doit ``Command`` classes (:mod:`litert_build.cli.commands`) added to doit's
+own (``run``, ``list``, ``info``, ``clean``, ...). ``--manifest`` (or LITERT_BUILD_MANIFEST) picks
+the manifest and the build runs in that manifest's folder; paths given to our commands stay
+relative to where they were typed.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 from litert_build.build.convert_action import NO_CACHE_ENV
+from litert_build.cli.commands import COMMANDS, OUTSIDE_DOIT, USER_CWD_ENV
 from litert_build.plan.specs import MANIFEST_ENV
 
 
@@ -41,101 +46,8 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
     return manifest, no_cache, rest
 
 
-def cache_command(args: list[str]) -> int:
-    from litert_build.store.artifact_cache import ArtifactCache, parse_size
-    parser = argparse.ArgumentParser(prog="litert-build cache")
-    sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("info", help="where the cache is, how many entries, how many bytes")
-    gc = sub.add_parser("gc", help="evict least recently used entries down to a size")
-    gc.add_argument("--max-size", required=True, help="e.g. 5G, 500M, or bytes")
-    sub.add_parser("verify", help="check every entry against its sha256; evict bad ones")
-    options = parser.parse_args(args)
-    location = project_cache_location()
-    if location is None:
-        print("the artifact cache is off (LITERT_BUILD_CACHE=off or 'cache: false' in models.yaml)")
-        return 0 if options.action == "info" else 1
-    cache = ArtifactCache(location)
-    if options.action == "info":
-        info = cache.info()
-        print(f"location: {info['location']}\nentries:  {info['entries']}\nsize:     {info['bytes']:,} bytes")
-        return 0
-    if options.action == "gc":
-        try:
-            limit = parse_size(options.max_size)
-        except ValueError as exc:
-            parser.error(str(exc))
-        evicted, left = cache.gc(limit)
-        print(f"evicted {evicted} entries; {left:,} bytes left (limit {limit:,})")
-        return 0
-    checked, bad = cache.verify()
-    print(f"checked {checked} entries: {checked - len(bad)} ok, {len(bad)} corrupted and evicted")
-    return 1 if bad else 0
-
-
-def bundle_verify_command(args: list[str]) -> int:
-    from litert_build.release.bundle import verify_bundle
-
-    if not args:
-        print("usage: litert-build bundle verify ARCHIVE [ARCHIVE ...]")
-        return 2
-    bad = 0
-    for name in args:
-        path = Path(name)
-        problems = verify_bundle(path) if path.is_file() else [f"no such file: {name}"]
-        if problems:
-            bad += 1
-            print(f"{name}: FAILED")
-            for problem in problems:
-                print(f"  {problem}")
-        else:
-            print(f"{name}: OK (checksums match, every model loads in the stock interpreter)")
-    return 1 if bad else 0
-
-
-def publish_command(args: list[str]) -> int:
-    from litert_build.release.publish import PublishError, publish
-
-    parser = argparse.ArgumentParser(prog="litert-build publish",
-                                     description="Copy a bundle and its release record to a target.")
-    parser.add_argument("archive", help="a bundle built by litert-build (artifacts/bundles/...)")
-    parser.add_argument("--to", required=True, help="a folder or fsspec URL (file://, s3://, gs://)")
-    options = parser.parse_args(args)
-    archive = Path(options.archive)
-    if not archive.is_file():
-        print(f"litert-build publish: no such file: {archive}")
-        return 1
-    try:
-        outcome = publish(archive, options.to)
-    except PublishError as exc:
-        print(f"litert-build publish: {exc}")
-        return 1
-    record = outcome.record
-    what = (f"{record['bundle']} {record['version']} ({record['size']:,} bytes, "
-            f"sha256 {record['sha256'][:16]})")
-    if outcome.status == "published":
-        print(f"published {what} to {options.to}/{record['file']}")
-    elif outcome.repaired:
-        print(f"{what} is already published at {options.to} with these bytes; "
-              f"repaired the missing {' and '.join(outcome.repaired)}")
-    else:
-        print(f"{what} is already published at {options.to} with these bytes: nothing to do")
-    return 0
-
-
-def project_cache_location() -> str | None:
-    """The cache of the project in this folder, or the default one when there is no manifest."""
-    from litert_build.config.cache_location import resolve_location
-    from litert_build.config.models_yaml import load_manifest
-    from litert_build.errors import ManifestError
-    from litert_build.plan.specs import manifest_path
-
-    try:
-        return load_manifest(manifest_path()).cache
-    except ManifestError:
-        return resolve_location(None, Path.cwd())
-
-
-NO_MANIFEST_COMMANDS = ("help", "--help", "-h", "--version", "publish", "bundle", "cache")
+NO_MANIFEST_COMMANDS = ("help", "--help", "-h", "--version", "publish", "bundle", "cache", "status",
+                        "verify")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,6 +72,7 @@ def _main(argv: list[str]) -> int:
 
     from litert_build.build import tasks
 
+    os.environ.setdefault(USER_CWD_ENV, os.getcwd())
     manifest, no_cache, args = _take_options(argv)
     manifest = manifest or os.environ.get(MANIFEST_ENV)
     if manifest:
@@ -175,26 +88,46 @@ def _main(argv: list[str]) -> int:
         os.environ[MANIFEST_ENV] = str(path)
     if no_cache:
         os.environ[NO_CACHE_ENV] = "1"
-    if args[:1] == ["verify"]:
-        from litert_build.build.rebuild_check import verify
-
-        return verify(args[1:])
-    if args[:1] == ["cache"]:
-        return cache_command(args[1:])
-    if args[:2] == ["bundle", "verify"]:
-        return bundle_verify_command(args[2:])
-    if args[:1] == ["publish"]:
-        return publish_command(args[1:])
-    check = not (args[:1] and args[0] in NO_MANIFEST_COMMANDS)
+    if args[:1] == ["bundle"] and args[1:2] in ([], ["verify"], ["-h"], ["--help"]):
+        return _outside_doit("bundle", args[1:])
+    light = bool(args[:1]) and args[0] in NO_MANIFEST_COMMANDS
+    config = tasks.doit_config(check_manifest=not light, create_state=not light)
     namespace = {"task_convert": tasks.task_convert, "task_bundle": tasks.task_bundle,
-                 "task_report": tasks.task_report, "DOIT_CONFIG": tasks.doit_config(check_manifest=check)}
-    return _doit_main()(ModuleTaskLoader(namespace)).run(args)
+                 "task_report": tasks.task_report, "DOIT_CONFIG": config}
+    return _doit_main()(ModuleTaskLoader(namespace)).run(_help_aliases(args))
+
+
+def _outside_doit(name: str, args: list[str]) -> int:
+    command = OUTSIDE_DOIT[name](bin_name="litert-build")
+    if args in ([], ["-h"], ["--help"]):
+        print(command.help())
+        return 0 if args else 2
+    return command.parse_execute(args)
+
+
+def _help_aliases(args: list[str]) -> list[str]:
+    """``-h``/``--help`` alone, and ``COMMAND --help``/``-h``, as doit's ``help [COMMAND]``."""
+    if args[:1] in (["-h"], ["--help"]):
+        return ["help"]
+    if len(args) >= 2 and args[1] in ("-h", "--help"):
+        return ["help", args[0]]
+    return args
+
+
+def print_version() -> None:
+    """litert-build's version and the versions of the tools that shape artifacts."""
+    from litert_build.versions import tool_versions
+
+    for name, version in tool_versions().items():
+        print(f"{name} {version}")
 
 
 def _doit_main():
     """doit's ``DoitMain`` whose commands report an unexpected exception (doit's database on a
     full disk, a bug) as one located line, with the stack in a log, instead of a traceback."""
     from doit.doit_cmd import DoitMain
+
+    LiteRTBuildHelp = _help_class()  # noqa: N806 - a class
 
     def guard(command_class):
         def execute(self, params, args):
@@ -212,9 +145,42 @@ def _doit_main():
         return type(command_class.__name__, (command_class,), {"execute": execute})
 
     class LiteRTBuildMain(DoitMain):
-        DOIT_CMDS = tuple(guard(cls) for cls in DoitMain.DOIT_CMDS)
+        BIN_NAME = "litert-build"
+        DOIT_CMDS = tuple(guard(cls) for cls in (*DoitMain.DOIT_CMDS, *COMMANDS)
+                          if cls.get_name() != "help") + (LiteRTBuildHelp,)
+
+        @staticmethod
+        def print_version():
+            print_version()
 
     return LiteRTBuildMain
+
+
+def _help_class():
+    from doit.cmd_help import Help
+
+    class LiteRTBuildHelp(Help):
+        name = "help"
+
+        def execute(self, params, args):
+            if args[:1] and args[0] in OUTSIDE_DOIT:
+                print(OUTSIDE_DOIT[args[0]](bin_name="litert-build").help())
+                return 0
+            return super().execute(params, args)
+
+        def print_usage(self, cmds):
+            cmds = {**cmds, **OUTSIDE_DOIT}
+            print("litert-build -- Keras and KerasHub models to verified, versioned LiteRT artifacts")
+            print("(doit's commands and litert-build's own; with no command: build everything)\n")
+            print("Commands")
+            for name in sorted(cmds):
+                print(f"  litert-build {name:14s}  {cmds[name].doc_purpose}")
+            print("\n  litert-build help COMMAND   (or COMMAND --help): options and usage")
+            print("  litert-build help TASK      a task's parameters (e.g. convert:digits:float32)")
+            print("  litert-build --version      litert-build and the tool versions that shape artifacts")
+            print("  global options: --manifest PATH (a models.yaml or its folder), --no-cache")
+
+    return LiteRTBuildHelp
 
 
 if __name__ == "__main__":

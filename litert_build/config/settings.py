@@ -316,5 +316,13 @@ class BuildSettings(ModelOnly, VariantSettings):
     compiler_versions: dict[str, str] | None = Field(
         None, description="aot: versions of the vendor's compiler packages.")
 
+    def key_json(self) -> dict[str, Any]:
+        """The settings that shape the artifact: what is hashed into its build key and recorded
+        in its manifest (:data:`NOT_IN_KEY` left out, so editing them rebuilds nothing)."""
+        return {k: v for k, v in self.to_json().items() if k not in NOT_IN_KEY}
+
+
+NOT_IN_KEY = frozenset({"description"})  # documentation only
+
 
 VARIANT_SCOPED: tuple[str, ...] = tuple(VariantScoped.model_fields)

@@ -55,7 +55,7 @@ class BuildSpec:
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
-        data["settings"] = self.settings.to_json() if self.settings is not None else {}
+        data["settings"] = self.settings.key_json() if self.settings is not None else {}
         return data
 
 
@@ -252,7 +252,7 @@ def _spec(manifest: Manifest, model: str, model_settings: ModelSettings, variant
     tflite, json_path = artifact_paths(manifest.artifacts_dir, model, settings.version, variant)
     hashes = {rel: file_digest(manifest.root / rel) for rel in files}
     # What defines the conversion besides file bytes: the settings and the tools' versions.
-    settings_hash = settings_digest({"settings": settings.to_json(), "tools": tool_versions()})
+    settings_hash = settings_digest({"settings": settings.key_json(), "tools": tool_versions()})
     hashes["settings"] = settings_hash
     cache_key = settings_digest({"format": 1, "model": model, "variant": variant, "inputs": hashes})
     return BuildSpec(

@@ -66,7 +66,7 @@ def common_manifest(job: Job, flatbuffer: bytes, inventory: OpInventory, verific
         "flex_ops": sorted(inventory.flex),
         "inputs_xxh3": job.input_hashes,
         "build_key": job.cache_key,
-        "settings": job.settings.to_json(),
+        "settings": job.settings.key_json(),
         "tools": tool_versions(),
         "verification": verification,
         "weights_sha256": weights_digest,
