@@ -12,6 +12,8 @@ import time
 
 from doit.reporter import ConsoleReporter
 
+from litert_build.build.events import EventLog
+
 
 class BuildReporter(ConsoleReporter):
     desc = "litert-build: doit's console output plus a summary of conversions"
@@ -22,6 +24,7 @@ class BuildReporter(ConsoleReporter):
         self.counts = {"converted": 0, "restored": 0, "reused": 0, "up to date": 0, "failed": 0,
                        "bundles": 0, "reports": 0}
         self.ran = False
+        self.events = EventLog()
 
     def execute_task(self, task):
         if task.actions and task.name[0] != "_":
@@ -30,22 +33,28 @@ class BuildReporter(ConsoleReporter):
 
     def add_success(self, task):
         super().add_success(task)
-        outcome = (task.values or {}).get("outcome")
+        values = task.values or {}
+        outcome = values.get("outcome")
         if outcome in self.counts:
             self.counts[outcome] += 1
         elif task.name.startswith("bundle:"):
             self.counts["bundles"] += 1
         elif task.name == "report":
             self.counts["reports"] += 1
+        if task.actions:
+            seconds = {"seconds": values["seconds"]} if "seconds" in values else {}
+            self.events.emit(task, outcome or "written", **seconds)
 
     def add_failure(self, task, fail):
         if task.name[0] != "_" and ":" in task.name:
             self.counts["failed"] += 1
+        self.events.emit(task, "failed", message=fail.get_msg().strip())
         super().add_failure(task, fail)
 
     def skip_uptodate(self, task):
         if task.name.startswith("convert:"):
             self.counts["up to date"] += 1
+        self.events.emit(task, "up to date")
         super().skip_uptodate(task)
 
     def complete_run(self):

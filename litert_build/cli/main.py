@@ -25,11 +25,13 @@ import sys
 from pathlib import Path
 
 from litert_build.build.convert_action import NO_CACHE_ENV
+from litert_build.build.events import EVENTS_ENV
 from litert_build.cli.commands import COMMANDS, OUTSIDE_DOIT, USER_CWD_ENV
 from litert_build.plan.specs import MANIFEST_ENV
 
 
 def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    """litert-build's global options (anywhere on the line); the rest goes to doit."""
     rest, manifest, no_cache = [], None, False
     args = iter(argv)
     for arg in args:
@@ -39,6 +41,11 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
                 raise SystemExit("litert-build: --manifest needs a path to a models.yaml")
         elif arg.startswith("--manifest="):
             manifest = arg.split("=", 1)[1]
+        elif arg == "--events" or arg.startswith("--events="):
+            events = arg.split("=", 1)[1] if "=" in arg else next(args, None)
+            if not events:
+                raise SystemExit("litert-build: --events needs a file name")
+            os.environ[EVENTS_ENV] = str(Path(events).expanduser().resolve())
         elif arg == "--no-cache":
             no_cache = True
         else:
@@ -178,7 +185,8 @@ def _help_class():
             print("\n  litert-build help COMMAND   (or COMMAND --help): options and usage")
             print("  litert-build help TASK      a task's parameters (e.g. convert:digits:float32)")
             print("  litert-build --version      litert-build and the tool versions that shape artifacts")
-            print("  global options: --manifest PATH (a models.yaml or its folder), --no-cache")
+            print("  global options: --manifest PATH (a models.yaml or its folder), --no-cache,")
+            print("                  --events FILE (one JSON line per task outcome)")
 
     return LiteRTBuildHelp
 

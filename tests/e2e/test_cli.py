@@ -117,3 +117,24 @@ def test_paths_stay_relative_to_where_they_were_typed(built):
     assert published.returncode == 0, published.output
     assert (built.parent / "out/both/1/both-1.tar.gz").is_file()
     assert not (built / "out").exists()
+
+
+def test_events_file_has_one_json_line_per_task_outcome(tmp_path):
+    zoo = ALPHA_BETA + "\n\ndef broken():\n    raise RuntimeError('no model today')\n"
+    project = write_project(tmp_path / "p", {"zoo.py": zoo, "models.yaml": (
+        'schema: 1\nmodels:\n  alpha: {version: "1", source: {builder: zoo:alpha}}\n'
+        '  broken: {version: "1", source: {builder: zoo:broken}}\n')})
+    first = run_build(tmp_path, "--manifest", "p", "--events", "logs/events.jsonl")
+    assert first.returncode != 0
+    lines = (tmp_path / "logs/events.jsonl").read_text().splitlines()
+    events = {e["task"]: e for e in map(json.loads, lines)}
+    alpha = events["convert:alpha:float32"]
+    assert alpha["outcome"] == "converted" and alpha["seconds"] > 0
+    assert alpha["artifact"]["size"] == (project / "artifacts/alpha/1/alpha.float32.tflite").stat().st_size
+    assert alpha["verification"]["status"] == "passed" and alpha["verification"]["max_abs_error"] < 1e-4
+    broken = events["convert:broken:float32"]
+    assert broken["outcome"] == "failed" and "no model today" in broken["message"], broken
+    again = run_build(project, "--events", "events.jsonl", "convert:alpha:float32")
+    assert again.returncode == 0, again.output
+    lines = [json.loads(line) for line in (project / "events.jsonl").read_text().splitlines()]
+    assert [(e["task"], e["outcome"]) for e in lines] == [("convert:alpha:float32", "up to date")]
