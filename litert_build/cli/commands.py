@@ -140,7 +140,48 @@ class Publish(LiteRTBuildCommand):
         return run_publish(user_path(pos_args[0]), target)
 
 
-COMMANDS = (Status, Verify, Cache, Publish)  # registered with doit
+class Export(LiteRTBuildCommand):
+    name = "export"
+    doc_purpose = "convert one model without writing a models.yaml first (.keras, builder, preset)"
+    doc_usage = "SOURCE -o OUT [--variant KIND ...] [--task T] [--calibration FILE.npz]"
+    doc_description = (
+        "SOURCE is a .keras/.h5 file, a package.module:function builder (importable from here) or "
+        "a local KerasHub preset folder. OUT becomes a litert-build project: its models.yaml says "
+        "what was asked, artifacts/ holds the verified .tflite files and their manifests; run "
+        "`litert-build --manifest OUT` later to rebuild only what changed.")
+    cmd_options = (
+        _option("output", "the output folder (a litert-build project)", short="o"),
+        _option("variant", "a variant kind (float32, float16, dynamic_range, int8, int16x8); "
+                "repeat for several (default float32)", list, []),
+        _option("task", "KerasHub task class for a preset (default: the preset's own)"),
+        _option("calibration", ".npz of representative inputs (int8, int16x8)"),
+        _option("name", "model name (default: from SOURCE)"),
+        _option("model-version", "model version in the artifact path (default 1)", default="1"),
+        _option("save-manifest", "also write the equivalent models.yaml here (paths relative to it)"),
+    )
+
+    def execute(self, opt_values, pos_args):
+        from litert_build.cli.export_command import run_export
+
+        if len(pos_args) != 1 or not opt_values["output"]:
+            print(f"usage: litert-build export {self.doc_usage}")
+            return 2
+        return run_export(pos_args[0], opt_values, user_path)
+
+
+class Init(LiteRTBuildCommand):
+    name = "init"
+    doc_purpose = "write a commented starter models.yaml in this folder"
+    doc_usage = "[--force]"
+    cmd_options = (_option("force", "replace an existing models.yaml", bool),)
+
+    def execute(self, opt_values, pos_args):
+        from litert_build.cli.export_command import write_starter
+
+        return write_starter(user_path("."), opt_values["force"])
+
+
+COMMANDS = (Status, Verify, Cache, Publish, Export, Init)  # registered with doit
 # Not registered: doit forbids a command named like a task, and `bundle:<name>` are tasks. The CLI
 # dispatches `bundle verify ...` (and `bundle` alone, to its usage) itself.
 OUTSIDE_DOIT = {"bundle": Bundle}

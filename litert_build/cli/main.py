@@ -54,7 +54,7 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
 
 
 NO_MANIFEST_COMMANDS = ("help", "--help", "-h", "--version", "publish", "bundle", "cache", "status",
-                        "verify")
+                        "verify", "export", "init")
 
 
 def main(argv: list[str] | None = None) -> int:
