@@ -20,12 +20,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from litert_build.build.progress import ProgressWatcher
 from litert_build.failures import says_disk_full
 from litert_build.plan.layout import temp_root
 from litert_build.store.temps import temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
 ZYGOTE_ENV = "LITERT_BUILD_ZYGOTE"
+PER_TASK_ENV = ("TMPDIR", "LITERT_BUILD_PROGRESS")  # differ per task: not a reason to restart
 
 
 def worker_env(tmp: Path) -> dict[str, str]:
@@ -35,6 +37,7 @@ def worker_env(tmp: Path) -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         PYTHONHASHSEED="0",
         TMPDIR=str(tmp),
+        LITERT_BUILD_PROGRESS=str(tmp / "progress"),  # the steps it starts (build/progress.py)
     )
     return env
 
@@ -62,14 +65,16 @@ def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subpro
         spec_file, result_file = tmp / "spec.json", tmp / "result.json"
         spec_file.write_text(json.dumps(spec_json))
         args = [str(spec_file), str(result_file)]
-        proc = _zygote_run(root, tmp, args) if zygote_enabled() else None
-        if proc is None:
-            proc = subprocess.run(
-                [sys.executable, "-m", "litert_build.worker.main", *args],
-                cwd=root, env=worker_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, errors="replace",
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
+        where = f"{spec_json['model']}:{spec_json['variant']}"
+        with ProgressWatcher(tmp / "progress", where):
+            proc = _zygote_run(root, tmp, args) if zygote_enabled() else None
+            if proc is None:
+                proc = subprocess.run(
+                    [sys.executable, "-m", "litert_build.worker.main", *args],
+                    cwd=root, env=worker_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    text=True, errors="replace",
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )
         try:
             result = json.loads(result_file.read_text())
         except (OSError, ValueError):  # no result, or a partial one (killed, disk full)
@@ -111,7 +116,7 @@ class Zygote:
         self._lock = threading.Lock()
 
     def get(self, root: Path, task_env: dict[str, str]) -> Zygote | None:
-        env = {k: v for k, v in task_env.items() if k != "TMPDIR"}  # each task has its own
+        env = {k: v for k, v in task_env.items() if k not in PER_TASK_ENV}
         with self._lock:
             alive = self._proc is not None and self._proc.poll() is None
             if alive and (self._pid != os.getpid() or self._env != env):

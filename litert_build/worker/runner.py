@@ -8,6 +8,8 @@ Imports nothing heavy: ``main`` reads :func:`doing` after any exception, even a 
 from __future__ import annotations
 
 import functools
+import os
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -15,6 +17,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _DOING = ["starting the conversion worker"]
+PROGRESS_ENV = "LITERT_BUILD_PROGRESS"
 
 
 def doing() -> str:
@@ -23,8 +26,16 @@ def doing() -> str:
 
 
 def set_doing(what: str) -> None:
-    """Say what the worker is doing now, for the message of an unexpected failure."""
+    """Say what the worker is doing now: for the message of an unexpected failure, and as a line
+    in the progress file the build side shows live (LITERT_BUILD_PROGRESS, when set)."""
     _DOING[0] = what
+    progress = os.environ.get(PROGRESS_ENV)
+    if progress:
+        try:
+            with open(progress, "a") as fh:
+                fh.write(f"{time.time():.3f}\t{what}\n")
+        except OSError:
+            pass  # progress is a courtesy; a full disk is reported by the step that writes
 
 
 def step(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -4,6 +4,7 @@ its reasons, paths relative to where the user typed them."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -132,6 +133,9 @@ def test_events_file_has_one_json_line_per_task_outcome(tmp_path):
     assert alpha["outcome"] == "converted" and alpha["seconds"] > 0
     assert alpha["artifact"]["size"] == (project / "artifacts/alpha/1/alpha.float32.tflite").stat().st_size
     assert alpha["verification"]["status"] == "passed" and alpha["verification"]["max_abs_error"] < 1e-4
+    steps = re.findall(r"^  alpha:float32 \.\.\. (.+) \(\d+\.\ds\)$", first.output, flags=re.M)
+    assert steps[0] == "loading the model" and steps[-1] == "writing the artifact", first.output
+    assert steps.index("converting") < steps.index("verifying the artifact against Keras")
     broken = events["convert:broken:float32"]
     assert broken["outcome"] == "failed" and "no model today" in broken["message"], broken
     again = run_build(project, "--events", "events.jsonl", "convert:alpha:float32")
