@@ -25,6 +25,8 @@ class BuildReporter(ConsoleReporter):
                        "bundles": 0, "reports": 0}
         self.ran = False
         self.events = EventLog()
+        self.failed: dict[str, str] = {}  # model:variant -> message, for the report
+        self.report_ran = False
 
     def execute_task(self, task):
         if task.actions and task.name[0] != "_":
@@ -41,6 +43,7 @@ class BuildReporter(ConsoleReporter):
             self.counts["bundles"] += 1
         elif task.name == "report":
             self.counts["reports"] += 1
+            self.report_ran = True
         if task.actions:
             seconds = {"seconds": values["seconds"]} if "seconds" in values else {}
             self.events.emit(task, outcome or "written", **seconds)
@@ -48,6 +51,8 @@ class BuildReporter(ConsoleReporter):
     def add_failure(self, task, fail):
         if task.name[0] != "_" and ":" in task.name:
             self.counts["failed"] += 1
+        if task.name.startswith("convert:"):
+            self.failed[task.name.split(":", 1)[1]] = fail.get_msg().strip()
         self.events.emit(task, "failed", message=fail.get_msg().strip())
         super().add_failure(task, fail)
 
@@ -59,6 +64,11 @@ class BuildReporter(ConsoleReporter):
 
     def complete_run(self):
         super().complete_run()
+        if self.failed and not self.report_ran:
+            from litert_build.build.tasks import report_after_failures
+
+            report_after_failures(self.failed)
+            self.counts["reports"] += 1
         c = self.counts
         parts = [f"{c['converted']} converted", f"{c['restored']} from cache"]
         if c["reused"]:

@@ -216,10 +216,7 @@ def task_report():
     if not specs:
         return _no_task("report")
     root, artifacts_dir = plan.root, plan.artifacts_dir
-    members = [{"task": s.task_name, "tflite": s.tflite, "manifest": s.manifest,
-                "record": build_record_path(root, s.model, s.variant).relative_to(root).as_posix()}
-               for s in specs]
-    spec = {"root": str(root), "folder": str(artifacts_dir), "members": members, "runs": LATENCY_RUNS}
+    spec = _report_spec(plan)
     return {
         "actions": [(run_report, [spec])],
         "file_dep": [_path_for_doit(root, s.manifest) for s in specs],
@@ -228,6 +225,28 @@ def task_report():
         "clean": [(remove_quietly, [artifacts_dir / name for name in REPORT_FILES])],
         "verbosity": 2,
     }
+
+
+def _report_spec(plan) -> dict[str, Any]:
+    members = [{"task": s.task_name, "tflite": s.tflite, "manifest": s.manifest,
+                "record": build_record_path(plan.root, s.model, s.variant).relative_to(plan.root).as_posix()}
+               for s in plan.specs if s.error is None]
+    return {"root": str(plan.root), "folder": str(plan.artifacts_dir), "members": members,
+            "runs": LATENCY_RUNS}
+
+
+def report_after_failures(failures: dict[str, str]) -> None:
+    """Called by the reporter when tasks failed (doit then skips the report task, which depends
+    on their files): write the report anyway, with a "Failed" section naming each failure."""
+    try:
+        plan = current_plan()
+    except ManifestError:
+        return
+    spec = _report_spec(plan)
+    spec["failures"] = failures
+    result = run_report(spec)
+    if result is not None:
+        print(f"litert-build: {result.get_msg().strip()}", file=sys.stderr)
 
 
 @guarded("writing the report", "report", lambda spec: log_dir(Path(spec["root"])))

@@ -71,7 +71,7 @@ def collect_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def measure_latency(tflite: Path, runs: int) -> float | None:
-    """Median milliseconds of ``runs`` invocations, one thread, after 3 warm-up runs."""
+    """Median microseconds of ``runs`` invocations, one thread, after 3 warm-up runs."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
@@ -90,7 +90,7 @@ def measure_latency(tflite: Path, runs: int) -> float | None:
         start = time.perf_counter()
         interpreter.invoke()
         if i >= 3:
-            times.append((time.perf_counter() - start) * 1000)
+            times.append((time.perf_counter() - start) * 1e6)
     return statistics.median(times)
 
 
@@ -124,7 +124,7 @@ COLUMNS = [
     ("model", "model"), ("variant", "variant"), ("kind", "kind"), ("size", "size (bytes)"),
     ("size_ratio", "vs float32"), ("max_abs_error", "max abs error"), ("eval", "eval"),
     ("eval_drop", "drop"), ("float_ops", "float ops left"), ("flex", "Flex ops"),
-    ("latency_ms", "latency ms (median, 1 thread)"), ("build", "build"),
+    ("latency_us", "latency µs (median, 1 thread)"), ("build", "build"),
 ]
 
 
@@ -139,13 +139,59 @@ def _cells(row: dict[str, Any]) -> list[str]:
     return [row["model"], row["variant"], row["kind"], f"{row['size']:,}", num(row["size_ratio"], ".2f"),
             num(row["max_abs_error"], ".2g"), evaluation, num(row["eval_drop"], ".4f"),
             str(row["float_ops"]), ", ".join(row["flex_ops"]) or "none",
-            num(row["latency_ms"], ".3f"), build]
+            num(row["latency_us"], ".1f"), build]
 
 
-def markdown(rows: list[dict[str, Any]], changes: list[str]) -> str:
-    lines = ["# litert-build report", "", f"{len(rows)} artifacts.", "",
-             "| " + " | ".join(title for _, title in COLUMNS) + " |",
-             "|" + "---|" * len(COLUMNS)]
+def status_line(rows: list[dict[str, Any]], failed: dict[str, str]) -> str:
+    """``FAILED: 1 of 3 tasks failed; 1 converted, 1 restored from cache`` (or ``OK: ...``)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    built = ", ".join(f"{n} {'restored from cache' if o == 'restored' else o}"
+                      for o, n in sorted(counts.items())) or "nothing built"
+    if failed:
+        return f"FAILED: {len(failed)} of {len(rows) + len(failed)} artifacts failed; {built}"
+    return f"OK: {len(rows)} artifacts; {built}"
+
+
+def about(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[str]:
+    """When, from which commit, with which tools, on which CPU."""
+    import datetime
+    import platform
+    import subprocess
+
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=spec["root"], text=True,
+                                capture_output=True, timeout=10).stdout.strip() or "not a git checkout"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    tools = rows[0]["tools"] if rows else {}
+    cpu = _cpu_name() or platform.machine()
+    return [f"built {when}, commit {commit}, on {cpu} ({os.cpu_count()} CPUs)",
+            "tools: " + (", ".join(f"{k} {v}" for k, v in tools.items()) or "unknown")]
+
+
+def _cpu_name() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def markdown(rows: list[dict[str, Any]], changes: list[str], failed: dict[str, str] | None = None,
+             header: list[str] | None = None) -> str:
+    failed = failed or {}
+    lines = ["# litert-build report", "", f"**{status_line(rows, failed)}**", ""]
+    lines += [f"{line}  " for line in header or []] + [""]
+    if failed:
+        lines += ["## Failed", ""] + [f"- `{task}`: {message.splitlines()[0] if message else ''}"
+                                      for task, message in sorted(failed.items())] + [""]
+    lines += ["| " + " | ".join(title for _, title in COLUMNS) + " |",
+              "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
     lines += ["", "## Changes since the previous report", ""]
     lines += [f"- {line}" for line in changes] or ["- none"]
@@ -163,12 +209,12 @@ def charts(rows: list[dict[str, Any]]) -> dict[str, bytes]:
         return f"{row['model']}:{row['variant']}"
 
     evaluated = [r for r in rows if r["eval_value"] is not None]
-    timed = [r for r in rows if r["latency_ms"] is not None]
+    timed = [r for r in rows if r["latency_us"] is not None]
     series = {
         "size": ("artifact size (KB)", [(label(r), r["size"] / 1024) for r in rows]),
         "eval": (f"eval: {evaluated[0]['eval_metric']}" if evaluated else "",
                  [(label(r), r["eval_value"]) for r in evaluated]),
-        "latency": ("latency, ms (median, 1 thread)", [(label(r), r["latency_ms"]) for r in timed]),
+        "latency": ("latency, µs (median, 1 thread)", [(label(r), r["latency_us"]) for r in timed]),
     }
     images = {}
     for name, (title, points) in series.items():
@@ -187,12 +233,29 @@ def charts(rows: list[dict[str, Any]]) -> dict[str, bytes]:
     return images
 
 
-def page(rows: list[dict[str, Any]], changes: list[str], images: dict[str, bytes]) -> str:
+def _row_html(row: dict[str, Any], folder: str) -> str:
+    """One table row; the model cell links to the artifact and its signature manifest."""
     esc = html.escape
+    cells = [f"<td>{esc(c)}</td>" for c in _cells(row)]
+    if not row.get("file"):
+        return f'<tr data-task="{esc(row["task"])}">' + "".join(cells) + "</tr>"
+    tflite = os.path.relpath(row["file"], folder)
+    cells[0] = (f'<td>{esc(row["model"])} <a href="{esc(tflite)}">.tflite</a> '
+                f'<a href="{esc(tflite[:-len(".tflite")] + ".json")}">.json</a></td>')
+    return f'<tr data-task="{esc(row["task"])}">' + "".join(cells) + "</tr>"
+
+
+def page(rows: list[dict[str, Any]], changes: list[str], images: dict[str, bytes],
+         failed: dict[str, str] | None = None, header: list[str] | None = None, folder: str = ".") -> str:
+    esc = html.escape
+    failed = failed or {}
     head = "".join(f"<th>{esc(title)}</th>" for _, title in COLUMNS)
-    body = "".join(
-        f'<tr data-task="{esc(r["task"])}">' + "".join(f"<td>{esc(c)}</td>" for c in _cells(r)) + "</tr>"
-        for r in rows)
+    body = "".join(_row_html(r, folder) for r in rows)
+    failures = "".join(f'<li data-failed="{esc(task)}"><code>{esc(task)}</code>: '
+                       f"<pre>{esc(message)}</pre></li>" for task, message in sorted(failed.items()))
+    failed_html = f'<h2>Failed</h2><ul id="failed">{failures}</ul>' if failed else ""
+    status = esc(status_line(rows, failed))
+    about_html = "".join(f"<p class=about>{esc(line)}</p>" for line in header or [])
     figures = "".join(
         f'<figure><img alt="{esc(name)} chart" src="data:image/png;base64,'
         f'{base64.b64encode(data).decode()}"><figcaption>{esc(name)}</figcaption></figure>'
@@ -209,7 +272,9 @@ figure {{ display: inline-block; margin: 1em; }}
 </style></head>
 <body>
 <h1>litert-build report</h1>
-<p>{len(rows)} artifacts.</p>
+<p id="status"><strong>{status}</strong></p>
+{about_html}
+{failed_html}
 <table id="artifacts"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Changes since the previous report</h2>
 <ul id="changes">{change_items}</ul>
@@ -228,22 +293,29 @@ window.addEventListener("load", () => {{
 
 
 def build_report(spec: dict[str, Any]) -> dict[str, Any]:
+    """Measure, compare and write the report. ``spec["failures"]`` (task -> message), when the
+    run had failures: those tasks get a "Failed" section and no row (their targets were removed)."""
     root = Path(spec["root"])
     out = root / spec["folder"]
-    rows = collect_rows(spec)
+    failed = spec.get("failures") or {}
+    rows = [row for row in collect_rows(spec) if row["task"] not in failed]
     for row in rows:
         tflite = root / row["file"]
         # Flex and dispatch (AOT) artifacts do not run in the stock interpreter.
-        row["latency_ms"] = measure_latency(tflite, spec["runs"]) if row["runtime"] == "builtin" else None
+        row["latency_us"] = measure_latency(tflite, spec["runs"]) if row["runtime"] == "builtin" else None
     data_file = out / "report.json"
     previous = json.loads(data_file.read_text())["rows"] if data_file.is_file() else []
     changes = diff(previous, rows)
     from litert_build.store.files import atomic_write_bytes, dumps_manifest
 
-    atomic_write_bytes(out / "report.md", markdown(rows, changes).encode())
-    atomic_write_bytes(out / "report.html", page(rows, changes, charts(rows)).encode())
-    atomic_write_bytes(data_file, dumps_manifest({"schema": 1, "rows": rows}))
-    return {"rows": len(rows), "changes": len(changes)}
+    header = about(rows, spec)
+    folder = os.path.relpath(out, root)
+    atomic_write_bytes(out / "report.md", markdown(rows, changes, failed, header).encode())
+    atomic_write_bytes(out / "report.html",
+                       page(rows, changes, charts(rows), failed, header, folder).encode())
+    atomic_write_bytes(data_file, dumps_manifest({"schema": 1, "rows": rows, "failed": failed,
+                                                  "status": status_line(rows, failed)}))
+    return {"rows": len(rows), "changes": len(changes), "failed": len(failed)}
 
 
 def main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ import re
 import shutil
 
 import pytest
+from shared.browser import rendered_dom
 from shared.project import load_json, run_build, run_listing_heavy_imports, write_project
 from shared.zoo import ALPHA_BETA
 
@@ -138,7 +139,26 @@ def test_events_file_has_one_json_line_per_task_outcome(tmp_path):
     assert steps.index("converting") < steps.index("verifying the artifact against Keras")
     broken = events["convert:broken:float32"]
     assert broken["outcome"] == "failed" and "no model today" in broken["message"], broken
+    report = (project / "artifacts/report.md").read_text()  # written although a task failed
+    assert "**FAILED: 1 of 2 artifacts failed; 1 converted**" in report, report
+    assert "- `broken:float32`: broken:float32: " in report and "no model today" in report
+    assert "| alpha | float32 |" in report
+    assert "report written" in first.output.splitlines()[-1], first.output[-500:]
+
     again = run_build(project, "--events", "events.jsonl", "convert:alpha:float32")
     assert again.returncode == 0, again.output
     lines = [json.loads(line) for line in (project / "events.jsonl").read_text().splitlines()]
     assert [(e["task"], e["outcome"]) for e in lines] == [("convert:alpha:float32", "up to date")]
+
+
+@pytest.mark.browser
+def test_a_failed_build_s_report_renders_in_headless_chromium(tmp_path):
+    zoo = ALPHA_BETA + "\n\ndef broken():\n    raise RuntimeError('no model today')\n"
+    project = write_project(tmp_path / "p", {"zoo.py": zoo, "models.yaml": (
+        'schema: 1\nmodels:\n  alpha: {version: "1", source: {builder: zoo:alpha}}\n'
+        '  broken: {version: "1", source: {builder: zoo:broken}}\n')})
+    assert run_build(project).returncode != 0
+    dom = rendered_dom(project / "artifacts/report.html", tmp_path / "profile")
+    assert 'data-failed="broken:float32"' in dom and "no model today" in dom, dom[:3000]
+    assert 'data-task="alpha:float32"' in dom and "FAILED: 1 of 2 artifacts failed" in dom
+    assert '<a href="alpha/1/alpha.float32.tflite">.tflite</a>' in dom

@@ -7,12 +7,12 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import numpy as np
 import pytest
+from shared.browser import FLAGS, chromium
 from shared.project import load_json, run_build, run_listing_heavy_imports
 
 from litert_build.export.inventory import op_inventory
@@ -178,7 +178,7 @@ def test_report_has_a_row_per_artifact_with_measured_values(example_project):
                          / f"{row['model']}.{row['variant']}.json")
         assert row["size"] == meta["artifact"]["size"] and row["sha256"] == meta["artifact"]["sha256"]
         assert row["size_ratio"] == meta["quantization"]["size_ratio_vs_float32"]
-        assert row["latency_ms"] > 0  # measured by the report task in the stock interpreter
+        assert row["latency_us"] > 0  # measured by the report task in the stock interpreter
         assert row["outcome"] == "converted" and row["build_seconds"] > 0
         assert row["flex_ops"] == [] and row["verification"] == "passed"
     int8 = next(r for r in data if (r["model"], r["variant"]) == ("digits", "int8"))
@@ -192,26 +192,6 @@ def test_progress_summary_line(example_project):
     log = (example_project / "first_build.log").read_text()
     assert re.search(r"^litert-build: 8 converted, 0 from cache, 0 up to date, 0 failed, "
                      r"2 bundles written, report written in [\d.]+s$", log, flags=re.M), log[-2000:]
-
-
-REQUIRE_BROWSER_ENV = "LITERT_BUILD_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails
-
-
-def chromium() -> str:
-    """Debian's chromium. Without it the browser tests are skipped (and say so in pytest's summary)
-    on a developer's machine, and fail in CI, which installs it and sets LITERT_BUILD_REQUIRE_BROWSER=1."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = ("the browser tests need Debian's chromium: apt-get install -y chromium "
-                   "(.ci/run installs it)")
-        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.mark.browser

@@ -53,7 +53,7 @@ def test_diff_sorts_each_kind_and_counts_added_and_dropped_inputs():
 def table_row(**fields):
     base = {"task": "m:int8", "model": "m", "variant": "int8", "kind": "int8", "size": 12_112,
             "size_ratio": 0.4271, "max_abs_error": 0.00891, "eval_metric": "accuracy", "eval_value": 0.92777,
-            "eval_drop": 0.0, "float_ops": 0, "flex_ops": [], "latency_ms": 0.01234, "outcome": "converted",
+            "eval_drop": 0.0, "float_ops": 0, "flex_ops": [], "latency_us": 12.34, "outcome": "converted",
             "build_seconds": 6.04}
     return {**base, **fields}
 
@@ -61,16 +61,28 @@ def table_row(**fields):
 def test_markdown_cells():
     text = markdown([table_row(), table_row(task="m:f", variant="f", kind="float32", size_ratio=None,
                                             max_abs_error=None, eval_value=None, eval_drop=None,
-                                            flex_ops=["FlexMatrixInverse"], latency_ms=None,
+                                            flex_ops=["FlexMatrixInverse"], latency_us=None,
                                             outcome="restored", build_seconds=None)],
-                    ["m:int8: new"])
+                    ["m:int8: new"], header=["built today"])
     lines = text.splitlines()
-    assert lines[:3] == ["# litert-build report", "", "2 artifacts."]
-    assert lines[6] == ("| m | int8 | int8 | 12,112 | 0.43 | 0.0089 | accuracy 0.9278 | 0.0000 | 0 | none | "
-                        "0.012 | converted in 6.0 s |")
-    assert lines[7] == "| m | f | float32 | 12,112 | — | — | — | — | 0 | FlexMatrixInverse | — | restored |"
+    status = "**OK: 2 artifacts; 1 converted, 1 restored from cache**"
+    assert lines[:5] == ["# litert-build report", "", status, "", "built today  "]
+    assert ("| m | int8 | int8 | 12,112 | 0.43 | 0.0089 | accuracy 0.9278 | 0.0000 | 0 | none | "
+            "12.3 | converted in 6.0 s |") in lines  # latency in microseconds
+    assert "| m | f | float32 | 12,112 | — | — | — | — | 0 | FlexMatrixInverse | — | restored |" in lines
     assert lines[-1] == "- m:int8: new"
     assert markdown([], []).endswith("## Changes since the previous report\n\n- none\n")
+
+
+def test_failures_get_a_status_line_and_a_section():
+    text = markdown([table_row()], [], {"m:bad": "m:bad: could not load the model\ntraceback in a log"})
+    assert "**FAILED: 1 of 2 artifacts failed; 1 converted**" in text
+    assert "- `m:bad`: m:bad: could not load the model" in text and "traceback" not in text
+    html = page([table_row(file="artifacts/m/1/m.int8.tflite")], [], {}, {"m:<b>": "x < y"},
+                folder="artifacts")
+    assert '<li data-failed="m:&lt;b&gt;"><code>m:&lt;b&gt;</code>: <pre>x &lt; y</pre></li>' in html
+    assert '<a href="m/1/m.int8.tflite">.tflite</a> <a href="m/1/m.int8.json">.json</a>' in html
+    assert "FAILED: 1 of 2 artifacts failed" in html
 
 
 def test_page_escapes_what_comes_from_files():
@@ -116,19 +128,24 @@ def test_a_whole_report_in_process_then_what_changed(tmp_path):
                {"task": "never:float32", "tflite": "artifacts/never/1/never.float32.tflite",
                 "manifest": "artifacts/never/1/never.float32.json", "record": ".litert-build/builds/n.json"}]
     spec = {"root": str(tmp_path), "folder": str(tmp_path / "artifacts"), "members": members, "runs": 3}
-    assert build_report(spec) == {"rows": 2, "changes": 2}  # the unbuilt member has no row
+    assert build_report(spec) == {"rows": 2, "changes": 2, "failed": 0}  # the unbuilt member has no row
     rows = {r["task"]: r for r in json.loads((tmp_path / "artifacts/report.json").read_text())["rows"]}
     assert set(rows) == {"add:float32", "flexy:float32"}
-    assert rows["add:float32"]["latency_ms"] > 0  # timed in the stock interpreter
-    assert rows["flexy:float32"]["latency_ms"] is None  # Flex: not loadable there
+    assert rows["add:float32"]["latency_us"] > 0  # timed in the stock interpreter
+    assert rows["flexy:float32"]["latency_us"] is None  # Flex: not loadable there
     assert (rows["add:float32"]["outcome"], rows["add:float32"]["build_seconds"]) == ("restored", 0.5)
     assert (rows["flexy:float32"]["outcome"], rows["flexy:float32"]["float_ops"]) == ("unknown", 1)
     html = (tmp_path / "artifacts/report.html").read_text()
     assert len(re.findall(r'<img alt="(size|latency) chart" src="data:image/png;base64,iVBOR', html)) == 2
     assert "eval chart" not in html  # nothing was evaluated
     assert (tmp_path / "artifacts/report.md").read_text().count("\n- ") == 2  # both new
+    failing = {**spec, "failures": {"never:float32": "never:float32: the builder raised"}}
+    assert build_report(failing) == {"rows": 2, "changes": 0, "failed": 1}
+    data = json.loads((tmp_path / "artifacts/report.json").read_text())
+    assert data["failed"] == {"never:float32": "never:float32: the builder raised"}
+    assert data["status"].startswith("FAILED: 1 of 3 artifacts failed")
 
     write_build(tmp_path, "add", "float32", sha="2" * 64, inputs={"zoo.py": "b"})
-    assert build_report(spec) == {"rows": 2, "changes": 1}
+    assert build_report(spec) == {"rows": 2, "changes": 1, "failed": 0}
     md = (tmp_path / "artifacts/report.md").read_text()
     assert md.endswith("- add:float32: rebuilt (520 -> 520 bytes); inputs changed: zoo.py\n")
