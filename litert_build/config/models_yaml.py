@@ -108,15 +108,20 @@ class Manifest:
     models: dict[str, ModelEntry]
     cache: str | None = None  # artifact cache location, None = off (see cache.resolve_location)
     bundles: dict[str, BundleEntry] = field(default_factory=dict)
+    # (line, column), 1-based, of every key and list item, by its path of keys from the root
+    positions: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- YAML
 
 
 class _MappingWithDuplicates(dict):
-    """A YAML mapping that remembers keys given more than once (PyYAML keeps the last)."""
+    """A YAML mapping that remembers keys given more than once (PyYAML keeps the last), where
+    each key is (``positions``) and where each item of a list value is (``item_positions``)."""
 
     duplicates: dict[str, list[int]]
+    positions: dict[Any, tuple[int, int]]
+    item_positions: dict[Any, list[tuple[int, int]]]
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -126,16 +131,82 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
     loader.flatten_mapping(node)
     result = _MappingWithDuplicates()
-    result.duplicates = {}
-    lines: dict[Any, int] = {}
+    result.duplicates, result.positions, result.item_positions = {}, {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
-        if key in lines:
-            result.duplicates.setdefault(key, [lines[key]]).append(line)
-        lines[key] = line
+        if key in result.positions:
+            result.duplicates.setdefault(key, [result.positions[key][0]]).append(line)
+        result.positions[key] = (line, key_node.start_mark.column + 1)
+        if isinstance(value_node, yaml.SequenceNode):
+            result.item_positions[key] = [(item.start_mark.line + 1, item.start_mark.column + 1)
+                                          for item in value_node.value]
         result[key] = loader.construct_object(value_node, deep=True)
     return result
+
+
+def _positions(value: Any, path: tuple[str, ...] = (), found: dict | None = None) -> dict:
+    """Where each key and list item is, by path from the root: ``("models", "m", "inputs", "0",
+    "name")`` -> (line, column). Linear in the file's size once aliases are bounded."""
+    found = {} if found is None else found
+    if isinstance(value, dict):
+        marks = getattr(value, "positions", {})
+        items = getattr(value, "item_positions", {})
+        for key, sub in value.items():
+            here = path + (str(key),)
+            if key in marks:
+                found.setdefault(here, marks[key])
+            for i, mark in enumerate(items.get(key, ())):
+                found.setdefault(here + (str(i),), mark)
+            _positions(sub, here, found)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            _positions(sub, path + (str(i),), found)
+    return found
+
+
+@dataclass
+class _Where:
+    """The file being loaded and where its keys are: makes located errors."""
+
+    file: str
+    positions: dict[tuple[str, ...], tuple[int, int]]
+
+    def at(self, *paths: tuple[str, ...]) -> tuple[int | None, int | None]:
+        """The position of the deepest known key along any of ``paths`` (the field itself if
+        known, else the nearest enclosing key)."""
+        best: tuple[int, tuple[int, int] | None] = (-1, None)
+        for path in paths:
+            for depth in range(len(path), -1, -1):
+                if path[:depth] in self.positions:
+                    if depth > best[0]:
+                        best = (depth, self.positions[path[:depth]])
+                    break
+        return best[1] if best[1] is not None else (None, None)
+
+    def error(self, message: str, path: tuple[str, ...], **names: Any) -> ManifestError:
+        line, column = self.at(path)
+        return ManifestError(message, file=self.file, line=line, column=column, **names)
+
+
+def _field_path(name: str | None) -> tuple[str, ...]:
+    """'inputs[0].name' -> ('inputs', '0', 'name')."""
+    return tuple(re.findall(r"[^.\[\]]+", name or ""))
+
+
+def locate(manifest: Manifest, error: ManifestError) -> ManifestError:
+    """``error`` (found after loading, e.g. a missing source file) placed at its field in
+    models.yaml: the variant's own field, else the model's, else the nearest enclosing key."""
+    if error.line is not None or error.problems:
+        return error
+    where = _Where(manifest.path.name, manifest.positions)
+    rest = _field_path(error.field)
+    if error.bundle:
+        paths = [("bundles", error.bundle) + rest]
+    else:
+        model = ("models", str(error.model))
+        paths = [model + rest] + ([model + ("variants", error.variant) + rest] if error.variant else [])
+    return error.located(*where.at(*paths))
 
 
 _StrictLoader.add_constructor(
@@ -306,12 +377,16 @@ def _plain(value: Any) -> Any:
 
 def _resolve_variant(
     model: dict[str, Any], name: str, raw: dict[str, Any] | None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[ManifestError]]:
     """A variant's settings: its kind's fields and defaults, the model's variant-scoped settings
-    under the variant's own, calibration and verification resolved for the kind."""
+    under the variant's own, calibration and verification resolved for the kind; and every
+    problem found on the way (each naming its field), not just the first."""
     raw = dict(raw or {})
-    kind = _variant_kind(name, raw.pop("kind", None))
-    _check_kind_fields(kind, raw)
+    try:
+        kind = _variant_kind(name, raw.pop("kind", None))
+    except ManifestError as exc:
+        return {}, [exc]  # without a kind there is nothing to check the other fields against
+    problems = _kind_field_errors(kind, raw)
     settings: dict[str, Any] = {"kind": kind}
     settings.update((name, _field_default(VariantSettings, name)) for name in KINDS[kind].fields)
     for key in VARIANT_SCOPED:
@@ -323,15 +398,24 @@ def _resolve_variant(
         elif base is not None:
             settings[key] = copy.deepcopy(base)
     if kind == "aeq":
-        _check_recipe(raw.get("recipe"))
+        problems += _collect(_check_recipe, raw.get("recipe"))
     if kind == "aot":
-        _check_aot(raw)
-    _resolve_calibration(kind, raw.get("recipe"), settings)
+        problems += _aot_errors(raw)
+    problems += _collect(_resolve_calibration, kind, raw.get("recipe"), settings)
     if settings.get("eval"):
         settings["eval"] = {"metric": "accuracy", **settings["eval"]}
     settings["verify"] = verify_settings(kind, settings.get("verify", {}), raw.get("recipe"))
     settings.update(raw)
-    return settings
+    return settings, problems
+
+
+def _collect(check: Any, *args: Any) -> list[ManifestError]:
+    """The problem ``check(*args)`` raises, as a list (empty when there is none)."""
+    try:
+        check(*args)
+    except ManifestError as exc:
+        return [exc]
+    return []
 
 
 def _variant_kind(name: str, given: str | None) -> str:
@@ -349,17 +433,19 @@ def _variant_kind(name: str, given: str | None) -> str:
     return kind
 
 
-def _check_kind_fields(kind: str, raw: dict[str, Any]) -> None:
-    """A field that belongs to other kinds (``io`` on a float16 variant) is an error."""
+def _kind_field_errors(kind: str, raw: dict[str, Any]) -> list[ManifestError]:
+    """A field that belongs to other kinds (``io`` on a float16 variant) is an error: one each."""
+    problems = []
     for key in raw:
         owners = [name for name, record in KINDS.items() if key in record.fields]
         if owners and kind not in owners:
             own = ", ".join(sorted(KINDS[kind].fields)) or "none besides the common ones"
-            raise ManifestError(
+            problems.append(ManifestError(
                 f"'{key}' applies to kind {' / '.join(owners)}, not to '{kind}'. "
                 f"Fields of '{kind}': {own}.",
                 field=key,
-            )
+            ))
+    return problems
 
 
 def _check_recipe(recipe: Any) -> None:
@@ -392,22 +478,26 @@ def _resolve_calibration(kind: str, recipe: Any, settings: dict[str, Any]) -> No
         settings.pop("calibration", None)
 
 
-def _check_aot(raw: dict[str, Any]) -> None:
+
+
+def _aot_errors(raw: dict[str, Any]) -> list[ManifestError]:
+    problems = []
     if not raw.get("base"):
-        raise ManifestError("kind 'aot' needs 'base': the name of another variant of this model "
-                            "whose .tflite it compiles (float32, int8, ...).", field="base")
+        problems.append(ManifestError("kind 'aot' needs 'base': the name of another variant of this "
+                                      "model whose .tflite it compiles (float32, int8, ...).", field="base"))
     targets = raw.get("targets")
     if not targets:
-        raise ManifestError("kind 'aot' needs 'targets': a list of vendor/soc, e.g. "
-                            "[intel_openvino/LNL, qualcomm/SM8650].", field="targets")
+        return problems + [ManifestError("kind 'aot' needs 'targets': a list of vendor/soc, e.g. "
+                                         "[intel_openvino/LNL, qualcomm/SM8650].", field="targets")]
     for i, target in enumerate(targets):
         vendor, _, soc = str(target).partition("/")
         if vendor not in AOT_TARGETS:
-            raise ManifestError(f"unknown AOT vendor '{vendor}' in '{target}'. Vendors: "
-                                f"{', '.join(AOT_TARGETS)}.", field=f"targets[{i}]")
-        if soc not in AOT_TARGETS[vendor]:
-            raise ManifestError(f"unknown {vendor} SoC '{soc}'. Known: "
-                                f"{', '.join(AOT_TARGETS[vendor])}.", field=f"targets[{i}]")
+            problems.append(ManifestError(f"unknown AOT vendor '{vendor}' in '{target}'. Vendors: "
+                                          f"{', '.join(AOT_TARGETS)}.", field=f"targets[{i}]"))
+        elif soc not in AOT_TARGETS[vendor]:
+            problems.append(ManifestError(f"unknown {vendor} SoC '{soc}'. Known: "
+                                          f"{', '.join(AOT_TARGETS[vendor])}.", field=f"targets[{i}]"))
+    return problems
 
 
 def _field_name(path: tuple[str, ...]) -> str | None:
@@ -418,50 +508,63 @@ def _field_name(path: tuple[str, ...]) -> str | None:
     return text or None
 
 
-def _locate(file: str, model: str, path: tuple[str, ...], msg: str) -> tuple[str | None, ManifestError]:
+def _locate(where: _Where, model: str, path: tuple[str, ...], msg: str) -> tuple[str | None, ManifestError]:
     """Split an error path under a model into (variant or None, located error)."""
-    variant = None
+    variant, rest = None, path
     if len(path) >= 2 and path[0] == "variants":
-        variant, path = path[1], path[2:]
-    field_name = _field_name(path)
-    return variant, ManifestError(msg, file=file, model=model, variant=variant, field=field_name)
+        variant, rest = path[1], path[2:]
+    return variant, where.error(msg, ("models", model) + path, model=model, variant=variant,
+                                field=_field_name(rest))
 
 
-def _build_model(file: str, name: str, raw: Any, defaults: dict[str, Any]) -> ModelEntry:
-    entry = ModelEntry(name=name)
-    raw_variants = raw.get("variants") if isinstance(raw, dict) else None
-    variant_names = list(raw_variants) if isinstance(raw_variants, dict) else []
+def _model_problems(where: _Where, name: str, raw: Any, defaults: dict[str, Any]) -> tuple[
+        Any, list[ManifestError], dict[str, list[ManifestError]], set[str]]:
+    """The model merged onto the defaults, its own schema errors, its variants' (by name), and
+    the model's keys that have errors (left out when its variants are checked further)."""
     merged = deep_merge(defaults, raw) if isinstance(raw, dict) else raw
-    problems = _errors(merged, "ModelSettings") + [
-        (path, msg) for path, msg in _duplicate_errors(raw) if isinstance(raw, dict)
-    ] + _non_finite(merged)
+    problems = _errors(merged, "ModelSettings") + (
+        _duplicate_errors(raw) if isinstance(raw, dict) else []) + _non_finite(merged)
     model_errors: list[ManifestError] = []
     variant_errors: dict[str, list[ManifestError]] = {}
+    bad_keys: set[str] = set()
     for path, msg in problems:
-        variant, err = _locate(file, name, path, msg)
+        variant, err = _locate(where, name, path, msg)
         if variant is None:
             model_errors.append(err)
+            bad_keys.update(path[:1])
         else:
             variant_errors.setdefault(variant, []).append(err)
-    if model_errors:
-        entry.error = _combine(model_errors)
-        for vname in variant_names or list(DEFAULT_VARIANTS):
-            entry.variants[vname] = VariantEntry(vname, error=entry.error)
-        return entry
+    return merged, model_errors, variant_errors, bad_keys - {"variants"}
 
-    merged = _plain(deep_merge(BUILTIN_DEFAULTS, merged))
-    variants = merged.pop("variants", None) or copy.deepcopy(DEFAULT_VARIANTS)
-    entry.settings = _typed(ModelSettings, merged, file, name)
+
+def _build_model(where: _Where, name: str, raw: Any, defaults: dict[str, Any]) -> ModelEntry:
+    """A model and its variants; a model's error does not hide its variants': each variant's
+    error lists the model's problems and its own, sorted by line."""
+    entry = ModelEntry(name=name)
+    merged, model_errors, variant_errors, bad_keys = _model_problems(where, name, raw, defaults)
+    if model_errors:
+        entry.error = ManifestError.combined(model_errors)
+    if not isinstance(merged, dict):
+        entry.variants = {v: VariantEntry(v, error=entry.error) for v in DEFAULT_VARIANTS}
+        return entry
+    merged = _plain(deep_merge(BUILTIN_DEFAULTS, {k: v for k, v in merged.items() if k not in bad_keys}))
+    given = merged.pop("variants", None)
+    variants = given if isinstance(given, dict) and given else copy.deepcopy(DEFAULT_VARIANTS)
+    if not model_errors:
+        entry.settings = _typed(ModelSettings, merged, where.file, name)
     for vname, vraw in variants.items():
-        if vname in variant_errors:
-            entry.variants[vname] = VariantEntry(vname, error=_combine(variant_errors[vname]))
-            continue
-        try:
-            resolved = _resolve_variant(merged, vname, vraw)
-            entry.variants[vname] = VariantEntry(vname, _typed(VariantSettings, resolved, file, name))
-        except ManifestError as exc:
-            exc = ManifestError(exc.detail, file=file, model=name, variant=vname, field=exc.field)
-            entry.variants[vname] = VariantEntry(vname, error=exc)
+        vname = str(vname)
+        errors = model_errors + variant_errors.get(vname, [])
+        if vname not in variant_errors:
+            resolved, problems = _resolve_variant(merged, vname, vraw)
+            at = ("models", name, "variants", vname)
+            errors += [where.error(p.detail, at + _field_path(p.field), model=name, variant=vname,
+                                   field=p.field) for p in problems
+                       if not bad_keys.intersection(_field_path(p.field)[:1])]  # reported above
+        if errors:
+            entry.variants[vname] = VariantEntry(vname, error=ManifestError.combined(errors))
+        else:
+            entry.variants[vname] = VariantEntry(vname, _typed(VariantSettings, resolved, where.file, name))
     return entry
 
 
@@ -493,53 +596,39 @@ def _non_finite(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str,
     return []
 
 
-def _combine(errors: list[ManifestError]) -> ManifestError:
-    if len(errors) == 1:
-        return errors[0]
-    first = errors[0]
-    combined = ManifestError(
-        "\n  ".join(["several problems:"] + [str(e) for e in errors]),
-        file=None,
-    )
-    combined.model, combined.variant, combined.field = first.model, first.variant, first.field
-    return combined
 
 
 # --------------------------------------------------------------------------- load
 
 
 def load_manifest(path: str | Path) -> Manifest:
-    """Read and validate a models.yaml. Raises ManifestError for file-level problems; a broken
-    model, variant or bundle is kept on its entry instead."""
+    """Read and validate a models.yaml. Raises ManifestError for file-level problems (all of
+    them, sorted by line); a broken model, variant or bundle is kept on its entry instead."""
     path = Path(path)
-    file = path.name
-    data = _read_mapping(path, file)
-    _check_top_level(data, file)
-    models_raw = data.get("models")
-    if not isinstance(models_raw, dict):
-        raise ManifestError(
-            "must be a mapping of model name -> model settings.", file=file, field="models"
-        )
+    data = _read_mapping(path, path.name)
+    where = _Where(path.name, _positions(data))
     root = path.parent.resolve()
     manifest = Manifest(
         path=path.resolve(),
         root=root,
-        artifacts_dir=_artifacts_dir(data, root, file),
+        artifacts_dir=_check_top_level(data, where, root),
         models={},
         cache=resolve_location(data.get("cache"), root),
+        positions=where.positions,
     )
     defaults = data.get("defaults") or {}
+    models_raw = data["models"]
     duplicates = getattr(models_raw, "duplicates", {})
     for name, raw in models_raw.items():
         name = str(name)
-        error = _model_name_error(name, duplicates, file)
+        error = _model_name_error(name, duplicates, where)
         if error is not None:
             manifest.models[name] = ModelEntry(
                 name, error=error, variants={"float32": VariantEntry("float32", error=error)}
             )
             continue
-        manifest.models[name] = _build_model(file, name, raw, defaults)
-    manifest.bundles = _load_bundles(file, data.get("bundles"))
+        manifest.models[name] = _build_model(where, name, raw, defaults)
+    manifest.bundles = _load_bundles(where, data.get("bundles"))
     return manifest
 
 
@@ -560,50 +649,64 @@ def _read_mapping(path: Path, file: str) -> dict[str, Any]:
     return data
 
 
-def _check_top_level(data: dict[str, Any], file: str) -> None:
-    """Everything but ``models`` and ``bundles`` (those are checked one entry at a time)."""
+
+
+def _check_top_level(data: dict[str, Any], where: _Where, root: Path) -> Path:
+    """Everything but the entries of ``models`` and ``bundles`` (those are checked one at a
+    time): every problem found, in one error sorted by line; else the artifacts folder."""
     top_level = {k: v for k, v in data.items() if k not in ("models", "bundles")}
     top_level["models"] = {}
     repeated = [((str(key),), f"given {len(lines)} times (lines {lines})")
                 for key, lines in getattr(data, "duplicates", {}).items()]
     problems = _errors(top_level) + repeated + _duplicate_errors(top_level) + _non_finite(top_level)
-    if problems:
-        p, msg = problems[0]
-        raise ManifestError(msg, file=file, field=_field_name(p))
-
-
-def _artifacts_dir(data: dict[str, Any], root: Path, file: str) -> Path:
-    artifacts_dir = root / data.get("artifacts", "artifacts")
-    if not within(root, artifacts_dir):
-        raise ManifestError(
-            f"'{data['artifacts']}' is outside the folder of models.yaml ({root}): artifacts are "
-            "written inside the project. Give a relative path such as 'artifacts' or 'build/out'.",
-            file=file, field="artifacts")
+    errors = [where.error(msg, p, field=_field_name(p)) for p, msg in problems]
+    if not isinstance(data.get("models"), dict):
+        errors.append(where.error("must be a mapping of model name -> model settings.", ("models",),
+                                  field="models"))
+    if data.get("bundles") is not None and not isinstance(data["bundles"], dict):
+        errors.append(where.error("must be a mapping of bundle name -> bundle.", ("bundles",),
+                                  field="bundles"))
+    artifacts_dir = root / "artifacts"
+    if not any(p[:1] == ("artifacts",) for p, _ in problems):
+        try:
+            artifacts_dir = _artifacts_dir(data, root, where)
+        except ManifestError as exc:
+            errors.append(exc)
+    if errors:
+        raise ManifestError.combined(errors)
     return artifacts_dir
 
 
-def _model_name_error(name: str, duplicates: dict[str, list[int]], file: str) -> ManifestError | None:
+def _artifacts_dir(data: dict[str, Any], root: Path, where: _Where) -> Path:
+    artifacts_dir = root / data.get("artifacts", "artifacts")
+    if not within(root, artifacts_dir):
+        raise where.error(
+            f"'{data['artifacts']}' is outside the folder of models.yaml ({root}): artifacts are "
+            "written inside the project. Give a relative path such as 'artifacts' or 'build/out'.",
+            ("artifacts",), field="artifacts")
+    return artifacts_dir
+
+
+def _model_name_error(name: str, duplicates: dict[str, list[int]], where: _Where) -> ManifestError | None:
     if name in duplicates:
-        return ManifestError(
+        return where.error(
             f"model name given {len(duplicates[name])} times (lines {duplicates[name]}); "
             "model names must be unique.",
-            file=file, model=name,
+            ("models", name), model=name,
         )
     if not MODEL_NAME.fullmatch(name):
-        return ManifestError(
+        return where.error(
             "is not a valid model name: start with a letter or digit, then use letters, "
             "digits, '_', '.' or '-'.",
-            file=file, model=name,
+            ("models", name), model=name,
         )
     return None
 
 
-def _load_bundles(file: str, raw: Any) -> dict[str, BundleEntry]:
+def _load_bundles(where: _Where, raw: Any) -> dict[str, BundleEntry]:
     """``bundles:``: each checked on its own, so a broken bundle fails only its own task."""
-    if raw is None:
-        return {}
     if not isinstance(raw, dict):
-        raise ManifestError("must be a mapping of bundle name -> bundle.", file=file, field="bundles")
+        return {}  # not a mapping: a file-level error (see _check_top_level)
     bundles = {}
     duplicates = getattr(raw, "duplicates", {})
     for name, value in raw.items():
@@ -615,10 +718,10 @@ def _load_bundles(file: str, raw: Any) -> dict[str, BundleEntry]:
         if not MODEL_NAME.fullmatch(name):
             problems.append(((), "is not a valid bundle name: letters, digits, '_', '.' or '-'."))
         if problems:
-            errors = [ManifestError(msg, file=file, bundle=name, field=_field_name(path))
+            errors = [where.error(msg, ("bundles", name) + path, bundle=name, field=_field_name(path))
                       for path, msg in problems]
-            bundles[name] = BundleEntry(name, error=_combine(errors))
+            bundles[name] = BundleEntry(name, error=ManifestError.combined(errors))
             continue
         settings = {"format": "tar.gz", "files": [], **_plain(value)}
-        bundles[name] = BundleEntry(name, _typed(BundleSettings, settings, file, name))
+        bundles[name] = BundleEntry(name, _typed(BundleSettings, settings, where.file, name))
     return bundles

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.config.kinds import KINDS
-from litert_build.config.models_yaml import Manifest, load_manifest
+from litert_build.config.models_yaml import Manifest, load_manifest, locate
 from litert_build.config.settings import (
     VARIANT_SCOPED,
     BuildSettings,
@@ -114,14 +114,15 @@ def make_plan(path: str | Path | None = None, manifest: Manifest | None = None) 
                     exc.detail, file=manifest.path.name, model=entry.name, field=exc.field
                 )
         for vname, variant in entry.variants.items():
-            error = source_error or variant.error
+            error = _spec_error(manifest, entry, source_error, variant.error)
             files: list[str] = []
             if error is None:
                 try:
                     files = _data_files(manifest.root, entry.name, vname, variant.settings)
                 except ManifestError as exc:
-                    error = ManifestError(exc.detail, file=manifest.path.name, model=entry.name,
-                                          variant=vname, field=exc.field)
+                    error = locate(manifest, ManifestError(
+                        exc.detail, file=manifest.path.name, model=entry.name, variant=vname,
+                        field=exc.field))
             if error is not None:
                 specs.append(BuildSpec(entry.name, vname, error=str(error)))
                 continue
@@ -145,38 +146,51 @@ def matches(spec: BuildSpec, pattern: str) -> bool:
     return fnmatch.fnmatchcase(spec.model, model) and fnmatch.fnmatchcase(spec.variant, variant or "*")
 
 
+def _spec_error(manifest: Manifest, entry, source_error: ManifestError | None,
+                variant_error: ManifestError | None) -> ManifestError | None:
+    """What stops one variant, located: its own error (which already lists its model's, when
+    the model has one), together with a problem found resolving the model's source."""
+    if entry.error is not None:
+        return variant_error or entry.error
+    errors = [locate(manifest, e) for e in (source_error, variant_error) if e is not None]
+    return ManifestError.combined(errors) if errors else None
+
+
 def _bundle_spec(manifest: Manifest, entry, specs: list[BuildSpec]) -> BundleSpec:
-    """Resolve a bundle's ``include`` globs against the plan and check its extra files."""
+    """Resolve a bundle's ``include`` globs against the plan and check its extra files; every
+    bad include and file is reported, each at its line."""
     if entry.error is not None:
         return BundleSpec(entry.name, error=str(entry.error))
     settings = entry.settings
+    problems: list[ManifestError] = []
 
-    def error(message: str, field_name: str) -> BundleSpec:
-        return BundleSpec(entry.name, error=str(ManifestError(
+    def error(message: str, field_name: str) -> None:
+        problems.append(locate(manifest, ManifestError(
             message, file=manifest.path.name, bundle=entry.name, field=field_name)))
 
     members: list[BuildSpec] = []
     for i, pattern in enumerate(settings.include):
         matched = [s for s in specs if matches(s, pattern)]
+        broken = [s.task_name for s in matched if s.error]
         if not matched:
             known = ", ".join(s.task_name for s in specs)
-            return error(f"'{pattern}' matches no model:variant of this manifest ({known}).",
-                         f"include[{i}]")
-        broken = [s.task_name for s in matched if s.error]
-        if broken:
-            return error(f"'{pattern}' includes {', '.join(broken)}, which cannot be built (see "
-                         "the error of its convert task); fix it or leave it out.", f"include[{i}]")
+            error(f"'{pattern}' matches no model:variant of this manifest ({known}).", f"include[{i}]")
+        elif broken:
+            error(f"'{pattern}' includes {', '.join(broken)}, which cannot be built (see "
+                  "the error of its convert task); fix it or leave it out.", f"include[{i}]")
         members += [s for s in matched if s not in members]
     for i, rel in enumerate(settings.files):
         try:
             inside(manifest.root, rel)
         except UnsafePath as exc:
-            return error(f"extra files must be inside the folder of models.yaml ({manifest.root}): "
-                         f"{exc}. Copy the file into the project and name it by a relative path.",
-                         f"files[{i}]")
+            error(f"extra files must be inside the folder of models.yaml ({manifest.root}): "
+                  f"{exc}. Copy the file into the project and name it by a relative path.", f"files[{i}]")
+            continue
         if not (manifest.root / rel).is_file():
-            return error(f"file '{rel}' not found (paths are relative to the folder of "
-                         f"models.yaml: {manifest.root}).", f"files[{i}]")
+            error(f"file '{rel}' not found (paths are relative to the folder of "
+                  f"models.yaml: {manifest.root}).", f"files[{i}]")
+    if problems:
+        return BundleSpec(entry.name, error=str(ManifestError.combined(problems)))
     archive = manifest.artifacts_dir / "bundles" / f"{entry.name}-{settings.version}.{settings.format}"
     return BundleSpec(
         name=entry.name,

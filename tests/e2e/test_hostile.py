@@ -144,23 +144,23 @@ WHOLE_FILE = [
     ("not-yaml", "schema: 1\nmodels: {good: [\n", "models.yaml: is not valid YAML: "),
     ("a-list", "- schema\n- models\n",
      "models.yaml: must be a mapping with 'schema' and 'models', got a list."),
-    ("schema-2", "schema: 2\nmodels: {}\n", "models.yaml, field 'schema': must be 1, got 2."),
+    ("schema-2", "schema: 2\nmodels: {}\n", "models.yaml:1:1: field 'schema': must be 1, got 2."),
     ("no-schema", "models: {}\n", "models.yaml, field 'schema': is required but missing."),
     ("unknown-top-field", "schema: 1\nmodels: {}\nreport: true\n",
-     "models.yaml, field 'report': unknown field 'report'."),
+     "models.yaml:3:1: field 'report': unknown field 'report'."),
     ("latin-1", "schema: 1\n# caf\xe9\nmodels: {}\n".encode("latin-1"),
      "models.yaml: is not UTF-8 (byte 0xe9 on line 2). Save it as UTF-8"),
     ("billion-laughs", billion_laughs(), "models.yaml: its YAML aliases expand to more than 100,000 values"),
     ("nul-bytes", b"schema: 1\x00\nmodels: {}\n", "models.yaml: is not valid YAML: "),
     ("deep-nesting", "schema: 1\nmodels: " + "[" * 5000 + "]" * 5000 + "\n", "models.yaml: "),
-    ("models-not-mapping", "schema: 1\nmodels: [a, b]\n", "models.yaml, field 'models': "),
+    ("models-not-mapping", "schema: 1\nmodels: [a, b]\n", "models.yaml:2:1: field 'models': "),
     ("duplicate-top-key", "schema: 1\nschema: 1\nmodels: {}\n",
-     "models.yaml, field 'schema': given 2 times (lines [1, 2])"),
+     "models.yaml:2:1: field 'schema': given 2 times (lines [1, 2])"),
     ("artifacts-escape", GOOD + "artifacts: ../../../escaped\n",
-     "models.yaml, field 'artifacts': '../../../escaped' is outside the folder of models.yaml"),
-    ("artifacts-absolute", None, "models.yaml, field 'artifacts': "),  # absolute path: set below
+     "models.yaml:6:1: field 'artifacts': '../../../escaped' is outside the folder of models.yaml"),
+    ("artifacts-absolute", None, "models.yaml:6:1: field 'artifacts': "),  # absolute path: set below
     ("defaults-inf", "schema: 1\ndefaults: {verify: {atol: .inf}}\nmodels: {}\n",
-     "models.yaml, field 'defaults.verify.atol': must be a finite number, got inf."),
+     "models.yaml:2:21: field 'defaults.verify.atol': must be a finite number, got inf."),
 ]
 
 
@@ -180,49 +180,51 @@ def test_whole_file_problems(tmp_path, warm_cache, name, manifest, message):
 # ---------------------------------------------------- one model (the other still builds)
 MODEL_LEVEL = [
     ("model-name-dotdot", '  "..": {version: "1", source: {builder: zoo:good}}',
-     "models.yaml, model '..': is not a valid model name"),
+     "models.yaml:6:3: model '..': is not a valid model name"),
     ("model-name-slash", '  "x/../../y": {version: "1", source: {builder: zoo:good}}',
-     "models.yaml, model 'x/../../y': is not a valid model name"),
+     "models.yaml:6:3: model 'x/../../y': is not a valid model name"),
     ("version-traversal", '  bad: {version: "../../x", source: {builder: zoo:good}}',
-     "models.yaml, model 'bad', field 'version': '../../x' does not match the pattern"),
+     "models.yaml:6:9: model 'bad', field 'version': '../../x' does not match the pattern"),
     ("version-slash", '  bad: {version: "1/../../../x", source: {builder: zoo:good}}',
-     "models.yaml, model 'bad', field 'version': '1/../../../x' does not match the pattern"),
+     "models.yaml:6:9: model 'bad', field 'version': '1/../../../x' does not match the pattern"),
     ("version-absolute", '  bad: {version: "/tmp/x", source: {builder: zoo:good}}',
-     "models.yaml, model 'bad', field 'version': '/tmp/x' does not match the pattern"),
+     "models.yaml:6:9: model 'bad', field 'version': '/tmp/x' does not match the pattern"),
     ("variant-traversal",
      '  bad: {version: "1", source: {builder: zoo:good}, variants: {"../x": {kind: float32}}}',
-     "models.yaml, model 'bad', field 'variants': '../x' does not match the pattern "
+     "models.yaml:6:52: model 'bad', field 'variants': '../x' does not match the pattern "
      "^[A-Za-z0-9][A-Za-z0-9_-]*$."),
     ("module-missing", '  bad: {version: "1", source: {builder: nowhere:build}}',
-     "models.yaml, model 'bad', field 'source.builder': module 'nowhere' not found."),
+     "models.yaml:6:32: model 'bad', field 'source.builder': module 'nowhere' not found."),
     ("keras-file-missing", '  bad: {version: "1", source: {keras: missing.keras}}',
-     "models.yaml, model 'bad', field 'source.keras': file 'missing.keras' not found"),
+     "models.yaml:6:32: model 'bad', field 'source.keras': file 'missing.keras' not found"),
     ("weights-missing", '  bad: {version: "1", source: {builder: zoo:good, weights: w.weights.h5}}',
-     "models.yaml, model 'bad', field 'source.weights': file 'w.weights.h5' not found"),
+     "models.yaml:6:51: model 'bad', field 'source.weights': file 'w.weights.h5' not found"),
     ("unknown-kind", '  bad: {version: "1", source: {builder: zoo:good}, variants: {v: {kind: int3}}}',
-     "models.yaml, model 'bad', variant 'v', field 'kind': 'int3' is not allowed."),
+     "models.yaml:6:67: model 'bad', variant 'v', field 'kind': 'int3' is not allowed."),
     ("unknown-converter-option",
      '  bad: {version: "1", source: {builder: zoo:good}, converter_options: {optimize_harder: true}}',
-     "models.yaml, model 'bad', field 'converter_options.optimize_harder': unknown field 'optimize_harder'"),
+     "models.yaml:6:72: model 'bad', field 'converter_options.optimize_harder': "
+     "unknown field 'optimize_harder'"),
     ("atol-inf", '  bad: {version: "1", source: {builder: zoo:good}, verify: {atol: .inf}}',
-     "models.yaml, model 'bad', field 'verify.atol': must be a finite number, got inf."),
+     "models.yaml:6:61: model 'bad', field 'verify.atol': must be a finite number, got inf."),
     ("atol-nan", '  bad: {version: "1", source: {builder: zoo:good}, verify: {atol: .nan}}',
-     "models.yaml, model 'bad', field 'verify.atol': must be a finite number, got nan."),
+     "models.yaml:6:61: model 'bad', field 'verify.atol': must be a finite number, got nan."),
     ("max-drop-nan", '  bad: {version: "1", source: {builder: zoo:good}, '
                      'eval: {builder: zoo:calib_ok, labels: y, max_drop: .nan}}',
-     "models.yaml, model 'bad', field 'eval.max_drop': must be a finite number, got nan."),
+     "models.yaml:6:93: model 'bad', field 'eval.max_drop': must be a finite number, got nan."),
     ("min-sqnr-inf", '  bad: {version: "1", source: {builder: zoo:good}, verify: {min_sqnr_db: -.inf}}',
-     "models.yaml, model 'bad', field 'verify.min_sqnr_db': must be a finite number, got -inf."),
+     "models.yaml:6:61: model 'bad', field 'verify.min_sqnr_db': must be a finite number, got -inf."),
     ("samples-zero", '  bad: {version: "1", source: {builder: zoo:good}, verify: {samples: 0}}',
-     "models.yaml, model 'bad', field 'verify.samples': "),
+     "models.yaml:6:61: model 'bad', field 'verify.samples': "),
     ("int-range-reversed", '  bad: {version: "1", source: {builder: zoo:good}, verify: {int_range: [10, 0]}}',
-     "models.yaml, model 'bad', field 'verify.int_range': [10, 0] is empty: give [low, high) with "
+     "models.yaml:6:61: model 'bad', field 'verify.int_range': [10, 0] is empty: give [low, high) with "
      "low < high."),
     ("calibration-missing-file",
      '  bad: {version: "1", source: {builder: zoo:wide}, calibration: {npz: nope.npz}, variants: {int8: {}}}',
-     "models.yaml, model 'bad', variant 'int8', field 'calibration.npz': file 'nope.npz' not found"),
+     "models.yaml:6:66: model 'bad', variant 'int8', field 'calibration.npz': file 'nope.npz' not found"),
     ("int8-without-calibration", '  bad: {version: "1", source: {builder: zoo:wide}, variants: {int8: {}}}',
-     "models.yaml, model 'bad', variant 'int8', field 'calibration': kind 'int8' needs calibration data"),
+     "models.yaml:6:63: model 'bad', variant 'int8', field 'calibration': kind 'int8' needs "
+     "calibration data"),
     ("duplicate-model", '  good: {version: "2", source: {builder: zoo:good}}',
      "model name given 2 times"),
 ]
@@ -240,21 +242,22 @@ def test_one_bad_model_does_not_stop_the_others(tmp_path, warm_cache, name, entr
 
 
 # ------------------------------------------------------------------------- bundles
-OUTSIDE = "models.yaml, bundle 'rel', field 'files[0]': extra files must be inside the folder of models.yaml"
+OUTSIDE = ("models.yaml:7:48: bundle 'rel', field 'files[0]': extra files must be inside the folder of "
+           "models.yaml")
 BUNDLES = [
     ("bundle-version-traversal", 'version: "1/../../../../x"', "include: [good]", "",
-     "models.yaml, bundle 'rel', field 'version': '1/../../../../x' does not match the pattern"),
+     "models.yaml:7:9: bundle 'rel', field 'version': '1/../../../../x' does not match the pattern"),
     ("bundle-version-absolute", 'version: "/tmp/x"', "include: [good]", "",
-     "models.yaml, bundle 'rel', field 'version': '/tmp/x' does not match the pattern"),
+     "models.yaml:7:9: bundle 'rel', field 'version': '/tmp/x' does not match the pattern"),
     ("bundle-file-traversal", 'version: "1"', "include: [good]", "files: [../../../../outside.txt]", OUTSIDE),
     ("bundle-file-etc-passwd", 'version: "1"', "include: [good]",
      "files: [../../../../../../../../etc/passwd]", OUTSIDE),
     ("bundle-file-absolute", 'version: "1"', "include: [good]", "files: [/etc/hostname]", OUTSIDE),
     ("bundle-file-symlink-out", 'version: "1"', "include: [good]", "files: [link.txt]", OUTSIDE),
     ("bundle-include-nothing", 'version: "1"', "include: [nothing*]", "",
-     "models.yaml, bundle 'rel', field 'include[0]': 'nothing*' matches no model:variant"),
+     "models.yaml:7:33: bundle 'rel', field 'include[0]': 'nothing*' matches no model:variant"),
     ("bundle-name-traversal", 'version: "1"', "include: [good]", "",
-     "models.yaml, bundle '../../x': is not a valid bundle name"),
+     "models.yaml:7:3: bundle '../../x': is not a valid bundle name"),
 ]
 
 
@@ -348,7 +351,7 @@ def test_verify_and_cache_commands_with_a_broken_manifest(tmp_path, warm_cache):
     case = Case(tmp_path, warm_cache, "schema: 3\nmodels: {}\n")
     result = case.run("verify")
     assert result.returncode == 1
-    assert "models.yaml, field 'schema': must be 1, got 3." in result.output, result.output
+    assert "models.yaml:1:1: field 'schema': must be 1, got 3." in result.output, result.output
 
 
 def test_bundle_verify_of_an_archive_with_escaping_entries(tmp_path, warm_cache):

@@ -200,3 +200,134 @@ def test_calibration_counts_only_in_calibrated_variants(tmp_path):
     assert "c.npz" in first["int8"].deps and "c.npz" not in first["float32"].deps
     assert "calibration" not in first["float16"].settings.to_json()
     assert first["int8"].settings.to_json()["calibration"] == {"npz": "c.npz", "samples": 100, "seed": 0}
+
+
+def located_lines(plan):
+    """Every distinct located problem of a plan (specs and bundles), in the order first seen."""
+    found = []
+    for error in [s.error for s in plan.specs] + [b.error for b in plan.bundles]:
+        for line in (error or "").splitlines():
+            line = line.strip()
+            if line.startswith("models.yaml:") and line not in found:
+                found.append(line)
+    return found
+
+
+FOUR_TYPOS = """
+    schema: 1
+    models:
+      alpha:
+        version: "1"
+        source: {builder: mods:build}
+        variants:
+          float32: {}
+          half: {kind: float61}
+      beta:
+        vesion: "1"
+        version: "1"
+        source: {builder: mods:build}
+      gamma:
+        version: "1"
+        source: {builder: mods:build}
+        verify: {atol: .nan}
+    bundles:
+      app:
+        version: "1"
+        include: [alpha:float32, betta]
+"""
+
+
+def test_four_typos_are_reported_in_one_load_each_at_its_line(tmp_path):
+    plan = plan_for(tmp_path, FOUR_TYPOS)
+    lines = located_lines(plan)
+    assert [line.split(" ", 1)[0] for line in lines] == [
+        "models.yaml:8:14:", "models.yaml:10:5:", "models.yaml:16:14:", "models.yaml:20:30:"]
+    assert lines[0].startswith("models.yaml:8:14: model 'alpha', variant 'half', field 'kind': "
+                               "'float61' is not allowed.")
+    assert lines[1].startswith("models.yaml:10:5: model 'beta', field 'vesion': unknown field 'vesion'. "
+                               "Did you mean 'version'?")
+    assert lines[2] == ("models.yaml:16:14: model 'gamma', field 'verify.atol': must be a finite number, "
+                        "got nan.")
+    assert lines[3].startswith("models.yaml:20:30: bundle 'app', field 'include[1]': 'betta' matches no "
+                               "model:variant of this manifest")
+    assert lines == sorted(lines, key=lambda line: int(line.split(":")[1]))
+    assert [s.task_name for s in plan.specs if not s.error] == ["alpha:float32"]
+
+
+def test_a_model_error_does_not_hide_its_variants_errors(tmp_path):
+    plan = plan_of_m(tmp_path, """
+        verify: {samples: 0}
+        variants:
+          float32: {}
+          fp16: {kind: float16, io: uint8}
+          int8: {}
+          npu: {kind: aot, base: float32, targets: [nope/X, intel_openvino/LNL, qualcomm/SM0]}
+    """)
+    errs = errors(plan)
+    model_line = "  models.yaml:6:14: model 'm', field 'verify.samples': 0 is less than the minimum of 1"
+    assert errs["m:float32"] == model_line.strip()  # one problem: no header
+    fp16 = errs["m:fp16"].splitlines()
+    assert fp16[0] == "models.yaml, model 'm': 2 problems:"
+    assert fp16[1] == model_line
+    assert fp16[2].startswith("  models.yaml:9:29: model 'm', variant 'fp16', field 'io': 'io' applies to "
+                              "kind int8, not to 'float16'.")
+    int8 = errs["m:int8"].splitlines()
+    assert int8[2].startswith("  models.yaml:10:7: model 'm', variant 'int8', field 'calibration': kind "
+                              "'int8' needs calibration data")
+    npu = errs["m:npu"].splitlines()
+    assert npu[0] == "models.yaml, model 'm': 3 problems:"
+    assert npu[2].startswith("  models.yaml:11:49: model 'm', variant 'npu', field 'targets[0]': unknown "
+                             "AOT vendor 'nope'")
+    assert npu[3].startswith("  models.yaml:11:77: model 'm', variant 'npu', field 'targets[2]': unknown "
+                             "qualcomm SoC 'SM0'")
+
+
+def test_a_variant_reports_every_kind_level_problem(tmp_path):
+    plan = plan_of_m(tmp_path, """
+        variants:
+          npu: {kind: aot, targets: [nope/X], io: uint8}
+    """)
+    lines = errors(plan)["m:npu"].splitlines()
+    assert lines[0] == "models.yaml, model 'm', variant 'npu': 3 problems:"
+    assert [line.split(": ", 2)[1] for line in lines[1:]] == [
+        "model 'm', variant 'npu', field 'base'", "model 'm', variant 'npu', field 'targets[0]'",
+        "model 'm', variant 'npu', field 'io'"]
+    assert [line.split(" ", 3)[2] for line in lines[1:]] == [
+        "models.yaml:7:7:", "models.yaml:7:34:", "models.yaml:7:43:"]
+
+
+def test_positions_of_list_items_and_missing_fields(tmp_path):
+    plan = plan_of_m(tmp_path, """
+        inputs:
+          - {name: x, shape: [1, 4], dtype: float32}
+          - name: y
+            shape: [1, 2]
+            dtype: float99
+    """)
+    msg = errors(plan)["m:float32"]
+    assert msg.startswith("models.yaml:10:9: model 'm', field 'inputs[1].dtype': 'float99' is not allowed.")
+    manifest = load_manifest(tmp_path / "models.yaml")
+    assert manifest.positions[("models", "m", "inputs", "0")] == (7, 9)
+    assert manifest.positions[("models", "m", "inputs", "0", "name")] == (7, 10)
+    assert manifest.positions[("models", "m", "inputs", "1", "name")] == (8, 9)
+    assert manifest.positions[("models", "m", "inputs", "0", "shape", "1")] == (7, 30)
+    write(tmp_path / "models.yaml", "schema: 1\n" + ONE_MODEL + "    inputs:\n      - {shape: [1]}\n")
+    msg = errors(make_plan(tmp_path / "models.yaml"))["m:float32"]
+    # a missing field is placed at the nearest enclosing key it would go in: the list item
+    assert msg.startswith("models.yaml:7:9: model 'm', field 'inputs[0].name': is required but missing.")
+
+
+def test_several_file_level_problems_in_one_error_sorted_by_line(tmp_path):
+    write(tmp_path / "models.yaml", """
+        artifacts: ../outside
+        schema: 2
+        models: {}
+        report: true
+    """)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(tmp_path / "models.yaml")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "models.yaml: 3 problems:"
+    assert lines[1].startswith("  models.yaml:1:1: field 'artifacts': '../outside' is outside the folder")
+    assert lines[2] == "  models.yaml:2:1: field 'schema': must be 1, got 2."
+    assert lines[3].startswith("  models.yaml:4:1: field 'report': unknown field 'report'.")
