@@ -204,6 +204,7 @@ def task_bundle():
 
 
 REPORT_FILES = ("report.html", "report.md", "report.json")
+BASELINE_ENV = "LITERT_BUILD_REPORT_BASELINE"  # --baseline: another build's report.json
 
 
 def task_report():
@@ -232,7 +233,7 @@ def _report_spec(plan) -> dict[str, Any]:
                 "record": build_record_path(plan.root, s.model, s.variant).relative_to(plan.root).as_posix()}
                for s in plan.specs if s.error is None]
     return {"root": str(plan.root), "folder": str(plan.artifacts_dir), "members": members,
-            "runs": LATENCY_RUNS}
+            "runs": LATENCY_RUNS, "baseline": os.environ.get(BASELINE_ENV)}
 
 
 def report_after_failures(failures: dict[str, str]) -> None:

@@ -97,11 +97,11 @@ def _zygote_run(root: Path, tmp: Path, args: list[str]) -> subprocess.CompletedP
         return None
     log = tmp / "worker.log"
     request = {"spec": args[0], "result": args[1], "log": str(log), "cwd": str(root), "env": env}
-    returncode = zygote.run(request)
-    if returncode is None:  # the zygote itself died (OOM killer, ...): the task's process with it
-        returncode = -9
-    output = log.read_text(errors="replace") if log.is_file() else ""
-    return subprocess.CompletedProcess(["litert-build worker", *args], returncode, output)
+    reply = zygote.run(request)
+    if reply is None:  # the zygote itself died (OOM killer, ...): the task's process with it
+        reply = {"returncode": -9, "output": ""}
+    output = reply.get("output", "")
+    return subprocess.CompletedProcess(["litert-build worker", *args], reply["returncode"], output)
 
 
 class Zygote:
@@ -149,15 +149,15 @@ class Zygote:
             return
         self._proc = proc
 
-    def run(self, request: dict[str, Any]) -> int | None:
-        """Send one task; its exit code, or None if the zygote died meanwhile."""
+    def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Send one task; its exit code and output, or None if the zygote died meanwhile."""
         with self._lock:
             proc = self._proc
             try:
                 proc.stdin.write(json.dumps(request) + "\n")
                 proc.stdin.flush()
-                reply = proc.stdout.readline()
-                return int(json.loads(reply)["returncode"])
+                reply = json.loads(proc.stdout.readline())
+                return {"returncode": int(reply["returncode"]), "output": str(reply.get("output", ""))}
             except (OSError, ValueError, KeyError, TypeError):
                 self._stop()
                 return None

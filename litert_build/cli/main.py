@@ -26,6 +26,7 @@ from pathlib import Path
 
 from litert_build.build.convert_action import NO_CACHE_ENV
 from litert_build.build.events import EVENTS_ENV
+from litert_build.build.tasks import BASELINE_ENV
 from litert_build.cli.commands import COMMANDS, OUTSIDE_DOIT, USER_CWD_ENV
 from litert_build.plan.specs import MANIFEST_ENV
 
@@ -41,6 +42,12 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
                 raise SystemExit("litert-build: --manifest needs a path to a models.yaml")
         elif arg.startswith("--manifest="):
             manifest = arg.split("=", 1)[1]
+        elif arg == "--baseline" or arg.startswith("--baseline="):
+            baseline = arg.split("=", 1)[1] if "=" in arg else next(args, None)
+            if not baseline:
+                raise SystemExit("litert-build: --baseline needs a report.json (a path or a URL)")
+            local = "://" not in baseline
+            os.environ[BASELINE_ENV] = str(Path(baseline).expanduser().resolve()) if local else baseline
         elif arg == "--events" or arg.startswith("--events="):
             events = arg.split("=", 1)[1] if "=" in arg else next(args, None)
             if not events:
@@ -186,7 +193,8 @@ def _help_class():
             print("  litert-build help TASK      a task's parameters (e.g. convert:digits:float32)")
             print("  litert-build --version      litert-build and the tool versions that shape artifacts")
             print("  global options: --manifest PATH (a models.yaml or its folder), --no-cache,")
-            print("                  --events FILE (one JSON line per task outcome)")
+            print("                  --events FILE (one JSON line per task outcome),")
+            print("                  --baseline REPORT.json|URL (the report compares with that build)")
 
     return LiteRTBuildHelp
 

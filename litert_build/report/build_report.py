@@ -118,12 +118,53 @@ def diff(previous: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[
     return lines
 
 
+def deltas(baseline: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[str]:
+    """Per task in both: size, latency and eval metric against the baseline build."""
+    before = {r["task"]: r for r in baseline}
+    lines = []
+    for row in current:
+        old = before.get(row["task"])
+        if old is None:
+            continue
+        parts = [f"size {_pct(old.get('size'), row['size'])}"]
+        if old.get("latency_us") and row.get("latency_us"):
+            parts.append(f"latency {_pct(old['latency_us'], row['latency_us'])}")
+        if old.get("eval_value") is not None and row.get("eval_value") is not None:
+            parts.append(f"{row['eval_metric']} {row['eval_value'] - old['eval_value']:+.4f}")
+        lines.append(f"{row['task']}: " + ", ".join(parts))
+    return lines
+
+
+def _pct(old: float | None, new: float) -> str:
+    if not old:
+        return "new"
+    return f"{(new - old) / old * 100:+.1f}% ({old:,.6g} -> {new:,.6g})"
+
+
+def load_baseline(where: str) -> list[dict[str, Any]]:
+    """The rows of another build's ``report.json``: a path or an fsspec URL (a release, main)."""
+    import fsspec
+
+    with fsspec.open(where, "rt") as fh:
+        return json.load(fh)["rows"]
+
+
+def add_float32_deltas(rows: list[dict[str, Any]]) -> None:
+    """``eval_vs_float32``: each variant's eval metric minus its model's float32 variant's."""
+    float32 = {r["model"]: r.get("eval_value") for r in rows if r["kind"] == "float32"}
+    for row in rows:
+        reference = float32.get(row["model"])
+        value = row.get("eval_value")
+        row["eval_vs_float32"] = None if value is None or reference is None else value - reference
+
+
 # ------------------------------------------------------------------ rendering
 
 COLUMNS = [
     ("model", "model"), ("variant", "variant"), ("kind", "kind"), ("size", "size (bytes)"),
     ("size_ratio", "vs float32"), ("max_abs_error", "max abs error"), ("eval", "eval"),
-    ("eval_drop", "drop"), ("float_ops", "float ops left"), ("flex", "Flex ops"),
+    ("eval_drop", "drop vs Keras"),
+    ("eval_vs_float32", "eval vs float32"), ("float_ops", "float ops left"), ("flex", "Flex ops"),
     ("latency_us", "latency µs (median, 1 thread)"), ("build", "build"),
 ]
 
@@ -138,6 +179,7 @@ def _cells(row: dict[str, Any]) -> list[str]:
         build += f" in {row['build_seconds']:.1f} s"
     return [row["model"], row["variant"], row["kind"], f"{row['size']:,}", num(row["size_ratio"], ".2f"),
             num(row["max_abs_error"], ".2g"), evaluation, num(row["eval_drop"], ".4f"),
+            num(row.get("eval_vs_float32"), "+.4f"),
             str(row["float_ops"]), ", ".join(row["flex_ops"]) or "none",
             num(row["latency_us"], ".1f"), build]
 
@@ -183,7 +225,8 @@ def _cpu_name() -> str | None:
 
 
 def markdown(rows: list[dict[str, Any]], changes: list[str], failed: dict[str, str] | None = None,
-             header: list[str] | None = None) -> str:
+             header: list[str] | None = None,
+             changes_title: str = "Changes since the previous report") -> str:
     failed = failed or {}
     lines = ["# litert-build report", "", f"**{status_line(rows, failed)}**", ""]
     lines += [f"{line}  " for line in header or []] + [""]
@@ -193,7 +236,7 @@ def markdown(rows: list[dict[str, Any]], changes: list[str], failed: dict[str, s
     lines += ["| " + " | ".join(title for _, title in COLUMNS) + " |",
               "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
-    lines += ["", "## Changes since the previous report", ""]
+    lines += ["", f"## {changes_title}", ""]
     lines += [f"- {line}" for line in changes] or ["- none"]
     return "\n".join(lines) + "\n"
 
@@ -246,7 +289,8 @@ def _row_html(row: dict[str, Any], folder: str) -> str:
 
 
 def page(rows: list[dict[str, Any]], changes: list[str], images: dict[str, bytes],
-         failed: dict[str, str] | None = None, header: list[str] | None = None, folder: str = ".") -> str:
+         failed: dict[str, str] | None = None, header: list[str] | None = None, folder: str = ".",
+         changes_title: str = "Changes since the previous report") -> str:
     esc = html.escape
     failed = failed or {}
     head = "".join(f"<th>{esc(title)}</th>" for _, title in COLUMNS)
@@ -276,7 +320,7 @@ figure {{ display: inline-block; margin: 1em; }}
 {about_html}
 {failed_html}
 <table id="artifacts"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Changes since the previous report</h2>
+<h2>{esc(changes_title)}</h2>
 <ul id="changes">{change_items}</ul>
 <h2>Charts</h2>
 <div id="charts">{figures}</div>
@@ -303,16 +347,23 @@ def build_report(spec: dict[str, Any]) -> dict[str, Any]:
         tflite = root / row["file"]
         # Flex and dispatch (AOT) artifacts do not run in the stock interpreter.
         row["latency_us"] = measure_latency(tflite, spec["runs"]) if row["runtime"] == "builtin" else None
+    add_float32_deltas(rows)
     data_file = out / "report.json"
-    previous = json.loads(data_file.read_text())["rows"] if data_file.is_file() else []
-    changes = diff(previous, rows)
+    title = "Changes since the previous report"
+    if spec.get("baseline"):
+        previous = load_baseline(spec["baseline"])
+        title = f"Against the baseline {spec['baseline']}"
+        changes = diff(previous, rows) + deltas(previous, rows)
+    else:
+        previous = json.loads(data_file.read_text())["rows"] if data_file.is_file() else []
+        changes = diff(previous, rows)
     from litert_build.store.files import atomic_write_bytes, dumps_manifest
 
     header = about(rows, spec)
     folder = os.path.relpath(out, root)
-    atomic_write_bytes(out / "report.md", markdown(rows, changes, failed, header).encode())
+    atomic_write_bytes(out / "report.md", markdown(rows, changes, failed, header, title).encode())
     atomic_write_bytes(out / "report.html",
-                       page(rows, changes, charts(rows), failed, header, folder).encode())
+                       page(rows, changes, charts(rows), failed, header, folder, title).encode())
     atomic_write_bytes(data_file, dumps_manifest({"schema": 1, "rows": rows, "failed": failed,
                                                   "status": status_line(rows, failed)}))
     return {"rows": len(rows), "changes": len(changes), "failed": len(failed)}

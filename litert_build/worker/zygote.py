@@ -8,8 +8,9 @@ returned when it exits and whose crash fails only its task.
 
 Protocol, on the zygote's stdin/stdout, one JSON object per line: the build side sends
 ``{"spec": path, "result": path, "log": path, "cwd": path, "env": {...}}``; the zygote forks a
-child that runs :func:`litert_build.worker.main.main` with its output in ``log``, waits for it and
-answers ``{"returncode": n}`` (negative: killed by that signal, as :mod:`subprocess` says it). The
+child that runs :func:`litert_build.worker.main.main`, waits for it and answers
+``{"returncode": n, "output": "..."}`` (negative: killed by that signal, as :mod:`subprocess` says
+it; the output was kept in memory, or in ``log`` where there is no memfd). The
 zygote exits when its stdin closes, and (Linux) both it and its children are killed when their
 parent dies.
 """
@@ -21,6 +22,7 @@ import os
 import sys
 from typing import Any
 
+OUTPUT_TAIL = 256 * 1024  # bytes of a worker's output sent back (the build shows its last lines)
 PRELOAD = ("tensorflow", "keras", "numpy", "ai_edge_litert.interpreter", "keras_hub",
            "litert_build.worker.main")
 
@@ -46,10 +48,10 @@ def _preload() -> None:
             pass
 
 
-def _child(request: dict[str, Any]) -> None:
-    """In the forked child: become the worker process the request describes, run, exit."""
+def _child(request: dict[str, Any], log: int) -> None:
+    """In the forked child: become the worker process the request describes (output to ``log``),
+    run, exit."""
     die_with_parent()
-    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log, 1)
@@ -76,6 +78,23 @@ def _returncode(status: int) -> int:
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
+def _output_file(request: dict[str, Any]) -> int:
+    """Where the child's output goes: a file in memory (Linux), so that a full disk does not
+    also swallow the message that says so; else the request's log file."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("litert-build-worker-output")
+    return os.open(request["log"], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+
+
+def _read_tail(fd: int) -> str:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    os.lseek(fd, max(0, size - OUTPUT_TAIL), os.SEEK_SET)
+    data = b""
+    while chunk := os.read(fd, 1 << 16):
+        data += chunk
+    return data.decode(errors="replace")
+
+
 def serve() -> None:
     """Answer requests until stdin closes."""
     die_with_parent()
@@ -85,11 +104,14 @@ def serve() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         replies.flush()
+        log = _output_file(request)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
-            _child(request)
+            _child(request, log)
         _, status = os.waitpid(pid, 0)
-        print(json.dumps({"returncode": _returncode(status)}), file=replies, flush=True)
+        output = _read_tail(log)
+        os.close(log)
+        print(json.dumps({"returncode": _returncode(status), "output": output}), file=replies, flush=True)
 
 
 if __name__ == "__main__":

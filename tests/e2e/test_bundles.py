@@ -59,7 +59,7 @@ def test_bundles_are_built_after_their_artifacts(project):
     out = result.output
     assert out.index(".  convert:beta:float32") < out.index(".  bundle:app")
     assert "bundle app 3.1.0: 3 artifacts" in out
-    assert ("models.yaml, bundle 'typo', field 'include[0]': 'gamma' matches no model:variant of "
+    assert ("models.yaml:16:15: bundle 'typo', field 'include[0]': 'gamma' matches no model:variant of "
             "this manifest (alpha:float32, alpha:float16, beta:float32).") in out
     assert "bundle 'no_file', field 'files[0]': file 'missing.txt' not found" in out
 

@@ -52,6 +52,7 @@ def test_diff_sorts_each_kind_and_counts_added_and_dropped_inputs():
 
 def table_row(**fields):
     base = {"task": "m:int8", "model": "m", "variant": "int8", "kind": "int8", "size": 12_112,
+            "eval_vs_float32": -0.01,
             "size_ratio": 0.4271, "max_abs_error": 0.00891, "eval_metric": "accuracy", "eval_value": 0.92777,
             "eval_drop": 0.0, "float_ops": 0, "flex_ops": [], "latency_us": 12.34, "outcome": "converted",
             "build_seconds": 6.04}
@@ -61,15 +62,16 @@ def table_row(**fields):
 def test_markdown_cells():
     text = markdown([table_row(), table_row(task="m:f", variant="f", kind="float32", size_ratio=None,
                                             max_abs_error=None, eval_value=None, eval_drop=None,
+                                            eval_vs_float32=None,
                                             flex_ops=["FlexMatrixInverse"], latency_us=None,
                                             outcome="restored", build_seconds=None)],
                     ["m:int8: new"], header=["built today"])
     lines = text.splitlines()
     status = "**OK: 2 artifacts; 1 converted, 1 restored from cache**"
     assert lines[:5] == ["# litert-build report", "", status, "", "built today  "]
-    assert ("| m | int8 | int8 | 12,112 | 0.43 | 0.0089 | accuracy 0.9278 | 0.0000 | 0 | none | "
+    assert ("| m | int8 | int8 | 12,112 | 0.43 | 0.0089 | accuracy 0.9278 | 0.0000 | -0.0100 | 0 | none | "
             "12.3 | converted in 6.0 s |") in lines  # latency in microseconds
-    assert "| m | f | float32 | 12,112 | — | — | — | — | 0 | FlexMatrixInverse | — | restored |" in lines
+    assert "| m | f | float32 | 12,112 | — | — | — | — | — | 0 | FlexMatrixInverse | — | restored |" in lines
     assert lines[-1] == "- m:int8: new"
     assert markdown([], []).endswith("## Changes since the previous report\n\n- none\n")
 
@@ -149,3 +151,18 @@ def test_a_whole_report_in_process_then_what_changed(tmp_path):
     assert build_report(spec) == {"rows": 2, "changes": 1, "failed": 0}
     md = (tmp_path / "artifacts/report.md").read_text()
     assert md.endswith("- add:float32: rebuilt (520 -> 520 bytes); inputs changed: zoo.py\n")
+
+
+def test_a_baseline_build_gives_deltas(tmp_path):
+    members = [write_build(tmp_path, "add", "float32")]
+    spec = {"root": str(tmp_path), "folder": str(tmp_path / "artifacts"), "members": members, "runs": 3}
+    build_report(spec)
+    base = json.loads((tmp_path / "artifacts/report.json").read_text())
+    base["rows"][0].update(size=400, sha256="0" * 64, latency_us=base["rows"][0]["latency_us"] * 2)
+    (tmp_path / "main.json").write_text(json.dumps(base))
+    build_report({**spec, "baseline": str(tmp_path / "main.json")})
+    md = (tmp_path / "artifacts/report.md").read_text()
+    assert f"## Against the baseline {tmp_path / 'main.json'}" in md
+    assert "- add:float32: rebuilt (400 -> 520 bytes); same inputs" in md
+    delta = r"^- add:float32: size \+30\.0% \(400 -> 520\), latency [-+][\d.]+% \([\d.]+ -> [\d.]+\)$"
+    assert re.search(delta, md, flags=re.M), md
