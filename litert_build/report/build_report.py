@@ -252,6 +252,8 @@ def charts(rows: list[dict[str, Any]]) -> dict[str, bytes]:
         return f"{row['model']}:{row['variant']}"
 
     evaluated = [r for r in rows if r["eval_value"] is not None]
+    if len({round(r["eval_value"], 6) for r in evaluated}) == 1:
+        evaluated = []  # identical bars say nothing: the table (and eval_note) says it
     timed = [r for r in rows if r["latency_us"] is not None]
     series = {
         "size": ("artifact size (KB)", [(label(r), r["size"] / 1024) for r in rows]),
@@ -336,6 +338,16 @@ window.addEventListener("load", () => {{
 """
 
 
+def eval_note(rows: list[dict[str, Any]]) -> str | None:
+    """One line instead of a chart when every evaluated variant scored the same."""
+    values = {round(r["eval_value"], 6) for r in rows if r["eval_value"] is not None}
+    if len(values) != 1:
+        return None
+    evaluated = [r for r in rows if r["eval_value"] is not None]
+    return (f"eval: every evaluated variant ({len(evaluated)}) scored {evaluated[0]['eval_metric']} "
+            f"{evaluated[0]['eval_value']:.4f}; no chart")
+
+
 def build_report(spec: dict[str, Any]) -> dict[str, Any]:
     """Measure, compare and write the report. ``spec["failures"]`` (task -> message), when the
     run had failures: those tasks get a "Failed" section and no row (their targets were removed)."""
@@ -359,7 +371,7 @@ def build_report(spec: dict[str, Any]) -> dict[str, Any]:
         changes = diff(previous, rows)
     from litert_build.store.files import atomic_write_bytes, dumps_manifest
 
-    header = about(rows, spec)
+    header = about(rows, spec) + ([eval_note(rows)] if eval_note(rows) else [])
     folder = os.path.relpath(out, root)
     atomic_write_bytes(out / "report.md", markdown(rows, changes, failed, header, title).encode())
     atomic_write_bytes(out / "report.html",

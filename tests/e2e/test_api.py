@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from shared.project import write_project
+from shared.project import cli_env, write_project
 from shared.zoo import ALPHA_BETA_PROJECT
 
 SCRIPT = """
@@ -34,7 +34,7 @@ print(json.dumps({
 def test_build_status_and_export_from_python(tmp_path):
     project = write_project(tmp_path / "p", ALPHA_BETA_PROJECT)
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(project / "models.yaml"), str(project)],
-                          cwd=project, capture_output=True, text=True)
+                          cwd=project, capture_output=True, text=True, env=cli_env(project))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["first"] == [0, {"convert:alpha:float32": "converted", "convert:beta:float32": "converted",

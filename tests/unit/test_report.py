@@ -12,7 +12,7 @@ import re
 from shared.tiny_tflite import tiny_model
 
 from litert_build.records import max_abs_error, worst_sqnr_db
-from litert_build.report.build_report import build_report, diff, markdown, page
+from litert_build.report.build_report import build_report, charts, diff, eval_note, markdown, page
 
 
 def row(task, sha, inputs=None, tools=None, size=10):
@@ -166,3 +166,11 @@ def test_a_baseline_build_gives_deltas(tmp_path):
     assert "- add:float32: rebuilt (400 -> 520 bytes); same inputs" in md
     delta = r"^- add:float32: size \+30\.0% \(400 -> 520\), latency [-+][\d.]+% \([\d.]+ -> [\d.]+\)$"
     assert re.search(delta, md, flags=re.M), md
+
+
+def test_identical_eval_values_get_a_line_not_a_chart():
+    same = [table_row(task=f"m:{v}", variant=v) for v in ("a", "b")]
+    assert eval_note(same) == "eval: every evaluated variant (2) scored accuracy 0.9278; no chart"
+    assert "eval" not in charts(same)
+    different = same + [table_row(task="m:c", variant="c", eval_value=0.5)]
+    assert eval_note(different) is None and "eval" in charts(different)
