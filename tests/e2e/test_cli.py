@@ -162,3 +162,30 @@ def test_a_failed_build_s_report_renders_in_headless_chromium(tmp_path):
     assert 'data-failed="broken:float32"' in dom and "no model today" in dom, dom[:3000]
     assert 'data-task="alpha:float32"' in dom and "FAILED: 1 of 2 artifacts failed" in dom
     assert '<a href="alpha/1/alpha.float32.tflite">.tflite</a>' in dom
+
+
+FOUR_TYPOS = """schema: 1
+models:
+  a:
+    version: "1"
+    source: {builder: zoo:alpha}
+    variants: {fp: {kind: float61}}
+  b:
+    version: "1"
+    source: {builder: zoo:beta}
+    batchsize: 2
+  c: {version: "1", source: {builder: zoo:alpha}, verify: {atol: .nan}}
+bundles:
+  r: {version: "1", include: [gamma]}
+"""
+
+
+def test_four_typos_are_reported_at_once_with_their_lines(tmp_path):
+    project = write_project(tmp_path / "p", {"zoo.py": ALPHA_BETA, "models.yaml": FOUR_TYPOS})
+    result = run_build(project)
+    assert result.returncode != 0
+    located = re.findall(r"models\.yaml:(\d+):(\d+): (model|bundle) '(\w)'", result.output)
+    lines = {(int(line), who) for line, _, _, who in located}
+    assert {(6, "a"), (10, "b"), (11, "c"), (13, "r")} <= lines, result.output
+    assert "float61" in result.output and "batchsize" in result.output and "finite" in result.output
+    assert "Traceback" not in result.output
