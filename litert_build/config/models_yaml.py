@@ -264,12 +264,26 @@ def _read_yaml(path: Path, file: str) -> Any:
     except ManifestError as exc:
         raise ManifestError(exc.detail, file=file) from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"is not valid YAML: {exc}", file=file) from None
+        raise ManifestError(f"is not valid YAML: {exc}", file=file, **_yaml_error_position(exc, text)) \
+            from None
     except RecursionError:
         raise ManifestError("is nested too deeply to read.", file=file) from None
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _yaml_error_position(exc: yaml.YAMLError, text: str) -> dict[str, int]:
+    """Where the construct PyYAML could not finish starts (1-based line and column), else where it
+    stopped; the reader's errors give a character position."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return {"line": mark.line + 1, "column": mark.column + 1}
+    position = getattr(exc, "position", None)  # the reader's errors (bad characters)
+    if isinstance(position, int):
+        before = text[:position]
+        return {"line": before.count("\n") + 1, "column": position - before.rfind("\n")}
+    return {}
 
 
 def _duplicate_errors(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple, str]]:

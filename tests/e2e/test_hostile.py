@@ -141,7 +141,7 @@ WHOLE_FILE = [
     ("missing", None, "models.yaml: no manifest at models.yaml. Create a models.yaml (see the README) "
                       "or set LITERT_BUILD_MANIFEST to its path."),
     ("empty", "", "models.yaml: is empty. Start it with 'schema: 1' and a 'models:' mapping"),
-    ("not-yaml", "schema: 1\nmodels: {good: [\n", "models.yaml: is not valid YAML: "),
+    ("not-yaml", "schema: 1\nmodels: {good: [\n", "models.yaml:3:1: is not valid YAML: "),
     ("a-list", "- schema\n- models\n",
      "models.yaml: must be a mapping with 'schema' and 'models', got a list."),
     ("schema-2", "schema: 2\nmodels: {}\n", "models.yaml:1:1: field 'schema': must be 1, got 2."),
@@ -151,7 +151,7 @@ WHOLE_FILE = [
     ("latin-1", "schema: 1\n# caf\xe9\nmodels: {}\n".encode("latin-1"),
      "models.yaml: is not UTF-8 (byte 0xe9 on line 2). Save it as UTF-8"),
     ("billion-laughs", billion_laughs(), "models.yaml: its YAML aliases expand to more than 100,000 values"),
-    ("nul-bytes", b"schema: 1\x00\nmodels: {}\n", "models.yaml: is not valid YAML: "),
+    ("nul-bytes", b"schema: 1\x00\nmodels: {}\n", "models.yaml:1:10: is not valid YAML: "),
     ("deep-nesting", "schema: 1\nmodels: " + "[" * 5000 + "]" * 5000 + "\n", "models.yaml: "),
     ("models-not-mapping", "schema: 1\nmodels: [a, b]\n", "models.yaml:2:1: field 'models': "),
     ("duplicate-top-key", "schema: 1\nschema: 1\nmodels: {}\n",

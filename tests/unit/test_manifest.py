@@ -331,3 +331,15 @@ def test_several_file_level_problems_in_one_error_sorted_by_line(tmp_path):
     assert lines[1].startswith("  models.yaml:1:1: field 'artifacts': '../outside' is outside the folder")
     assert lines[2] == "  models.yaml:2:1: field 'schema': must be 1, got 2."
     assert lines[3].startswith("  models.yaml:4:1: field 'report': unknown field 'report'.")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("schema: 1\nmodels:\n  m: {version: '1', source: {builder: 'a:b'}\n", "models.yaml:3:6: "),  # unclosed {
+    ("schema: 1\nmodels: {}\nbad: 'x\n", "models.yaml:3:6: "),  # the quote that is never closed
+    ("schema: 1\nmodels: {}\n\tx: 1\n", "models.yaml:3:1: "),  # a tab where YAML wants spaces
+])
+def test_yaml_syntax_errors_are_located(tmp_path, text, where):
+    (tmp_path / "models.yaml").write_text(text)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path / "models.yaml")
+    assert str(caught.value).startswith(where) and "is not valid YAML" in str(caught.value), str(caught.value)
