@@ -224,8 +224,8 @@ def _aot_specs(manifest: Manifest, model: str, model_settings: ModelSettings, va
     elif base.error:
         problem = f"base '{settings.base}' cannot be built (see its task); fix it first."
     if problem:
-        error = str(ManifestError(problem, file=manifest.path.name, model=model, variant=variant,
-                                  field="base"))
+        error = str(locate(manifest, ManifestError(problem, file=manifest.path.name, model=model,
+                                                   variant=variant, field="base")))
         return [BuildSpec(model, name, error=error) for name in names]
     result = []
     for target, name in zip(settings.targets, names, strict=True):

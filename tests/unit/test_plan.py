@@ -115,6 +115,9 @@ def test_an_aot_variant_without_a_buildable_base_fails_every_target(tmp_path):
     specs = {s.variant: s for s in make_plan(tmp_path / "models.yaml").specs if s.model == "alpha"}
     for name in ("npu.intel_openvino_LNL", "npu.qualcomm_SM8650"):
         assert "variant 'npu', field 'base': base 'int8' is not a (non-aot) variant" in specs[name].error
+        written = (tmp_path / "models.yaml").read_text().splitlines()
+        line = next(i for i, text in enumerate(written, 1) if "base: int8" in text)
+        assert specs[name].error.startswith(f"models.yaml:{line}:"), specs[name].error  # located
         assert "Variants: float32, float16, dynamic_range." in specs[name].error
     assert specs["float32"].error is None
 
