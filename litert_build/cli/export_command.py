@@ -119,4 +119,4 @@ def run_export(source: str, options: dict, user_path) -> int:
         sys.path.insert(0, str(origin))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(origin), os.environ.get("PYTHONPATH")]))
     print(f"wrote {out / 'models.yaml'}; building", flush=True)
-    return main(["--manifest", str(out / "models.yaml"), "convert"])
+    return main(["--manifest", str(out / "models.yaml"), "convert"], user_cwd=str(origin))

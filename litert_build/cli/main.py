@@ -64,7 +64,10 @@ NO_MANIFEST_COMMANDS = ("help", "--help", "-h", "--version", "publish", "bundle"
                         "verify", "export", "init")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, user_cwd: str | None = None) -> int:
+    """The command line. ``user_cwd``: where paths the user typed are relative to (default: the
+    working folder now; ``export`` passes its caller's when it builds the folder it wrote)."""
+    os.environ[USER_CWD_ENV] = user_cwd or os.getcwd()  # never an inherited one
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except SystemExit:
@@ -86,7 +89,6 @@ def _main(argv: list[str]) -> int:
 
     from litert_build.build import tasks
 
-    os.environ.setdefault(USER_CWD_ENV, os.getcwd())
     manifest, no_cache, args = _take_options(argv)
     manifest = manifest or os.environ.get(MANIFEST_ENV)
     if manifest:
