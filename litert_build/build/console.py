@@ -26,7 +26,6 @@ class BuildReporter(ConsoleReporter):
         self.ran = False
         self.events = EventLog()
         self.failed: dict[str, str] = {}  # model:variant -> message, for the report
-        self.report_ran = False
 
     def execute_task(self, task):
         if task.actions and task.name[0] != "_":
@@ -43,7 +42,6 @@ class BuildReporter(ConsoleReporter):
             self.counts["bundles"] += 1
         elif task.name == "report":
             self.counts["reports"] += 1
-            self.report_ran = True
         if task.actions:
             seconds = {"seconds": values["seconds"]} if "seconds" in values else {}
             self.events.emit(task, outcome or "written", **seconds)
@@ -64,7 +62,7 @@ class BuildReporter(ConsoleReporter):
 
     def complete_run(self):
         super().complete_run()
-        if self.failed and not self.report_ran:
+        if self.failed and not self.counts["reports"]:  # doit skipped the report task
             from litert_build.build.tasks import report_after_failures
 
             report_after_failures(self.failed)
