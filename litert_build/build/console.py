@@ -13,6 +13,7 @@ import time
 from doit.reporter import ConsoleReporter
 
 from litert_build.build.events import EventLog
+from litert_build.build.sessions import start_run
 
 
 class BuildReporter(ConsoleReporter):
@@ -26,6 +27,10 @@ class BuildReporter(ConsoleReporter):
         self.ran = False
         self.events = EventLog()
         self.failed: dict[str, str] = {}  # model:variant -> message, for the report
+
+    def initialize(self, tasks, selected_tasks):
+        super().initialize(tasks, selected_tasks)
+        start_run(tasks, selected_tasks)  # which variants of a model one worker may build together
 
     def execute_task(self, task):
         if task.actions and task.name[0] != "_":

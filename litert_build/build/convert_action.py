@@ -6,10 +6,12 @@ for the first, then reuses its result):
 1. remove temp files that killed runs left behind;
 2. reuse the artifact already at the target paths if it was built from the same
    inputs (its manifest's ``build_key`` is this spec's cache key and its bytes match),
-   storing it in the cache if the cache lacks it;
+   storing it in the cache if the cache lacks it; when a sibling variant's worker built it in
+   this run (:mod:`litert_build.build.sessions`), it counts as converted (or fails with that
+   worker's message for it);
 3. else restore it from the artifact cache (:mod:`litert_build.store.artifact_cache`);
-4. else run the conversion worker (:mod:`litert_build.build.workers`) and store the result in
-   the cache;
+4. else run the conversion worker (:mod:`litert_build.build.workers`) for it and the sibling
+   variants it can claim, and store the result in the cache;
 5. write the provenance statement (:mod:`litert_build.release.provenance`).
 
 A failure removes the task's targets, so no target path holds a stale or partial file.
@@ -25,7 +27,8 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from litert_build.build.workers import failure_message, run_worker
+from litert_build.build.sessions import leave_note, mark_ran, ran, siblings, take_note
+from litert_build.build.workers import failure_message, run_session
 from litert_build.failures import guarded
 from litert_build.plan.layout import (
     artifact_files,
@@ -94,38 +97,106 @@ def convert_step(spec: dict[str, Any]):
     lock = lock_path(root, spec["model"], spec["variant"])
     lock.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(lock):
-        clean_stale_temps(tflite.parent)
-        clean_stale_temps(assets_dir(tflite, spec["model"]))
-        clean_stale_temps(temp_root(root), TEMP_FOLDER)
-        started = time.monotonic()
-        cache = open_cache(spec)
-        key = spec["cache_key"]
-        outcome = "reused"
-        if built_in_place(spec):
-            how = "already built from these inputs (by another run), reused"
-            if cache is not None and not _cached(cache, key):
-                _store(cache, spec, tflite.parent, manifest)  # e.g. a run killed while storing
-        elif cache is not None and _restore(cache, spec, tflite.parent):
-            how, outcome = f"restored from cache (key {key[:12]})", "restored"
-        else:
-            outcome = "converted"
-            result, proc = run_worker(spec)
-            if result is None or not result.get("ok"):
-                remove_quietly(tflite, manifest, intoto)
-                return TaskFailed(failure_message(spec, result, proc))
-            how = f"converted: {result['summary']}"
-            if cache is not None:
-                _store(cache, spec, tflite.parent, manifest)
         try:
-            write_provenance(spec)
-        except (OSError, ValueError, KeyError) as exc:
-            remove_quietly(tflite, manifest, intoto)
-            return TaskFailed(f"{where}: could not write the provenance statement: {exc}")
-        seconds = round(time.monotonic() - started, 2)
-        record = {"outcome": outcome, "seconds": seconds, "build_key": key}
-        atomic_write_bytes(build_record_path(root, spec["model"], spec["variant"]), dumps_manifest(record))
+            return _convert_locked(spec, where, root)
+        finally:
+            mark_ran(spec)
+
+
+def _convert_locked(spec: dict[str, Any], where: str, root: Path):
+    """:func:`convert_step`, with the task's lock held."""
+    tflite, manifest, intoto = targets(spec)
+    clean_stale_temps(tflite.parent)
+    clean_stale_temps(assets_dir(tflite, spec["model"]))
+    clean_stale_temps(temp_root(root), TEMP_FOLDER)
+    started = time.monotonic()
+    obtained = _obtain(spec, where)
+    if isinstance(obtained, TaskFailed):
+        remove_quietly(tflite, manifest, intoto)
+        return obtained
+    outcome, how, details, elsewhere = obtained
+    try:
+        write_provenance(spec)
+    except (OSError, ValueError, KeyError) as exc:
+        remove_quietly(tflite, manifest, intoto)
+        return TaskFailed(f"{where}: could not write the provenance statement: {exc}")
+    seconds = round(time.monotonic() - started + elsewhere, 2)
+    record = {"outcome": outcome, "seconds": seconds, "build_key": spec["cache_key"], **details}
+    atomic_write_bytes(build_record_path(root, spec["model"], spec["variant"]), dumps_manifest(record))
     print(f"  {where}: {how} in {seconds:.1f}s", flush=True)
-    return record  # doit keeps it as the task's values: the run summary counts outcomes
+    return {"outcome": outcome, "seconds": seconds}  # the task's values: the run summary counts them
+
+
+def _obtain(spec: dict[str, Any], where: str) -> tuple[str, str, dict[str, Any], float] | TaskFailed:
+    """Make the spec's files exist at its target paths: (outcome, what happened, the build
+    record's details, seconds spent on it in another task: a sibling's worker), or the task's
+    failure."""
+    tflite, manifest, _ = targets(spec)
+    cache = open_cache(spec)
+    key = spec["cache_key"]
+    note = take_note(spec)  # this variant was built by a sibling's worker in this run
+    if note is not None and not note["result"]["ok"]:
+        return TaskFailed(f"{where}: {note['result']['error']}")
+    if built_in_place(spec):
+        if cache is not None and not _cached(cache, key):
+            _store(cache, spec, tflite.parent, manifest)  # e.g. a run killed while storing
+        if note is None:
+            return "reused", "already built from these inputs (by another run), reused", {}, 0.0
+        steps = note["result"].get("steps") or {}
+        details = {"steps": steps, "session": {"leader": note["leader"]}}
+        worked = sum(v for v in steps.values() if isinstance(v, int | float) and 0 <= v < 1e6)
+        return ("converted", f"converted: {note['result']['summary']}; in {note['leader']}'s worker",
+                details, worked)
+    if cache is not None and _restore(cache, spec, tflite.parent):
+        return "restored", f"restored from cache (key {key[:12]})", {}, 0.0
+    result, proc, details = _convert(spec, cache)
+    if result is None or not result.get("ok"):
+        return TaskFailed(failure_message(spec, result, proc))
+    if cache is not None:
+        _store(cache, spec, tflite.parent, manifest)
+    return "converted", f"converted: {result['summary']}", details, 0.0
+
+
+def _convert(spec: dict[str, Any], cache: ArtifactCache | None):
+    """Run a worker for the spec and the siblings it can claim (:mod:`litert_build.build.sessions`):
+    (the spec's result, the process, the build record's details). Each claimed sibling gets a note
+    with its result, for its own task."""
+    claimed = _claim_siblings(spec, cache)
+    where = f"{spec['model']}:{spec['variant']}"
+    try:
+        results, proc = run_session([spec] + [sibling for sibling, _ in claimed])
+        for (sibling, _), result in zip(claimed, results[1:], strict=True):
+            if result is not None:
+                leave_note(sibling, where, result)
+    finally:
+        for _, lock in claimed:
+            lock.release()
+    result = results[0] or {}
+    details = {key: result[key] for key in ("steps", "worker") if key in result}
+    if claimed:
+        variants = [spec["variant"]] + [sibling["variant"] for sibling, _ in claimed]
+        details["session"] = {"leader": where, "variants": variants}
+    return results[0], proc, details
+
+
+def _claim_siblings(spec: dict[str, Any], cache: ArtifactCache | None) -> list[tuple[dict[str, Any], Any]]:
+    """The sibling variants this task's worker builds too, each with its task lock held: those
+    no other process is building, not built in place and not in the cache."""
+    from filelock import FileLock, Timeout
+
+    claimed = []
+    for sibling in siblings(spec):
+        lock = FileLock(lock_path(Path(sibling["root"]), sibling["model"], sibling["variant"]))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            continue  # another process has it
+        cached = cache is not None and _cached(cache, sibling["cache_key"])
+        if ran(sibling) or cached or built_in_place(sibling):
+            lock.release()
+            continue
+        claimed.append((sibling, lock))
+    return claimed
 
 
 def _restore(cache: ArtifactCache, spec: dict[str, Any], folder: Path) -> bool:

@@ -18,6 +18,7 @@ from doit.tools import config_changed
 from litert_build.build.checker import XXH3Checker
 from litert_build.build.console import BuildReporter
 from litert_build.build.convert_action import NO_CACHE_ENV, convert_step
+from litert_build.build.sessions import interleaved
 from litert_build.config.cache_location import CACHE_ENV
 from litert_build.config.models_yaml import load_manifest
 from litert_build.errors import ManifestError
@@ -108,7 +109,7 @@ def task_convert():
             "uptodate": [False],
         }
         return
-    for spec in plan.specs:
+    for spec in interleaved(plan.specs):  # so that -n N starts N models, not N variants of one
         if spec.error is not None:
             yield {
                 "name": spec.task_name,
@@ -118,12 +119,14 @@ def task_convert():
             }
             continue
         root = Path(spec.root)
-        targets_abs = list(targets(spec.to_json()))  # .tflite, .json, .intoto.json
+        spec_json = spec.to_json()
+        targets_abs = list(targets(spec_json))  # .tflite, .json, .intoto.json
         assets = assets_dir(root / spec.tflite, spec.model)  # KerasHub runtime assets
         yield {
             "name": spec.task_name,
             "doc": f"{spec.kind} -> {spec.tflite}",
-            "actions": [(convert_step, [spec.to_json()])],
+            "actions": [(convert_step, [spec_json])],
+            "meta": {"spec": spec_json},  # for the run's sessions (build/sessions.py)
             "file_dep": [_path_for_doit(root, rel) for rel in spec.deps + spec.after],
             "targets": [_path_for_doit(root, str(path)) for path in targets_abs],
             "uptodate": [settings_changed(spec.settings_hash, spec.task_name)],

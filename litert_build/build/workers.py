@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +55,33 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subprocess.CompletedProcess]:
-    """Run the conversion worker on one spec, in a child of the warm zygote (or, when that is
-    off or cannot start, in a fresh ``python -m litert_build.worker.main``); (its result or
-    None, the finished process with its output)."""
-    root = Path(spec_json["root"])
+    """Run the conversion worker on one spec: (its result or None, the finished process)."""
+    results, proc = run_session([spec_json])
+    return results[0], proc
+
+
+Result = dict[str, Any] | None  # a worker's result for one spec; None when it has none
+
+
+def run_session(specs: list[dict[str, Any]]) -> tuple[list[Result], subprocess.CompletedProcess]:
+    """Run the conversion worker on the specs of one model (one load and trace for all of them),
+    in a child of the warm zygote (or, when that is off or cannot start, in a fresh
+    ``python -m litert_build.worker.main``): (a result or None per spec, the finished process with
+    its output). The first result also has ``worker``: seconds from asking for the process to its
+    code running (``start``) and from its last step to its exit being seen (``exit``)."""
+    first = specs[0]
+    root = Path(first["root"])
     parent = temp_root(root)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=temp_folder_prefix(), dir=parent))
     try:
         spec_file, result_file = tmp / "spec.json", tmp / "result.json"
-        spec_file.write_text(json.dumps(spec_json))
+        spec_file.write_text(json.dumps({"specs": specs}))
         args = [str(spec_file), str(result_file)]
-        where = f"{spec_json['model']}:{spec_json['variant']}"
+        where = f"{first['model']}:{first['variant']}"
+        if len(specs) > 1:
+            where += f" (+{', '.join(spec['variant'] for spec in specs[1:])})"
+        asked = time.time()
         with ProgressWatcher(tmp / "progress", where):
             proc = _zygote_run(root, tmp, args) if zygote_enabled() else None
             if proc is None:
@@ -75,13 +91,27 @@ def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subpro
                     text=True, errors="replace",
                     preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
                 )
-        try:
-            result = json.loads(result_file.read_text())
-        except (OSError, ValueError):  # no result, or a partial one (killed, disk full)
-            result = None
+        seen = time.time()
+        results = _read_results(result_file, len(specs))
+        if results[0] is not None:
+            outcome = json.loads(result_file.read_text())
+            results[0]["worker"] = {"start": round(outcome["started"] - asked, 3),
+                                    "exit": round(seen - outcome["finished"], 3)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return result, proc
+    return results, proc
+
+
+def _read_results(path: Path, count: int) -> list[Result]:
+    """The worker's result per spec; None for each it has none for (killed, crashed, disk full,
+    or a shared step failed and only the first spec has one)."""
+    try:
+        outcome = json.loads(path.read_text())
+        results = [entry if isinstance(entry, dict) else None for entry in outcome["results"]][:count]
+        float(outcome["started"]), float(outcome["finished"])
+    except (OSError, ValueError, KeyError, TypeError):  # no result, or a partial one
+        results = []
+    return results + [None] * (count - len(results))
 
 
 def zygote_enabled() -> bool:

@@ -47,7 +47,7 @@ AOT_TARGETS = {
 @dataclass(frozen=True)
 class ConverterSettings:
     """How TensorFlow's LiteRT converter is set for a kind (applied by
-    :func:`litert_build.export.converter.convert`)."""
+    :func:`litert_build.export.converter.convert_saved_model`)."""
 
     optimize: bool = False  # optimizations = [Optimize.DEFAULT]
     float16_weights: bool = False  # target_spec.supported_types = [float16]

@@ -13,6 +13,8 @@ afterwards from the inventory (``allow_flex_ops``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from litert_build.config.kinds import KINDS
@@ -62,47 +64,47 @@ def check_converter_options(options: dict[str, Any], model: str, variant: str) -
             )
 
 
-def convert(
-    function,
-    tracked: list,
-    options: dict[str, Any],
-    model: str,
-    variant: str,
-    quantizations: list[Quantization],
-    representative: list[dict[str, Any]] | None = None,
-) -> list[bytes]:
-    """Convert a serving tf.function once per entry of ``quantizations``.
+@contextmanager
+def saved_model(function, tracked: list) -> Iterator[str]:
+    """A temporary SavedModel of the serving tf.function, for :func:`convert_saved_model`.
 
     ``tracked`` are the Keras layers/models whose variables the function uses (usually
     ``[model]``; for KerasHub tasks their layers, so that the preprocessor's tokenizer
     tables are not saved and do not become Flex HashTable ops).
 
-    One conversion per :class:`Quantization` (``kind`` and, for int8, ``io``); all
-    conversions share one temporary SavedModel (Keras' ``ExportArchive``), as Keras'
-    own LiteRT export does: converting the concrete function directly keeps Keras
-    variables as uninitialised resource variables (VAR_HANDLE / READ_VARIABLE ops,
-    no weights in the file), while the SavedModel path freezes them into constants
-    and keeps the named signature.
+    Written once per model and converted once per variant, as Keras' own LiteRT export does
+    (Keras' ``ExportArchive``): converting the concrete function directly keeps Keras
+    variables as uninitialised resource variables (VAR_HANDLE / READ_VARIABLE ops, no weights
+    in the file), while the SavedModel path freezes them into constants and keeps the named
+    signature.
     """
     import tempfile
 
     import keras
-    import tensorflow as tf
 
-    check_converter_options(options, model, variant)
-    with tempfile.TemporaryDirectory(prefix="litert-build-savedmodel-") as saved_model:
+    with tempfile.TemporaryDirectory(prefix="litert-build-savedmodel-") as folder:
         archive = keras.export.ExportArchive()
         for layer in tracked:
             archive.track(layer)
         archive.add_endpoint(SIGNATURE_KEY, function)
-        archive.write_out(saved_model, verbose=False)
-        results = []
-        for quantization in quantizations:
-            converter = tf.lite.TFLiteConverter.from_saved_model(
-                saved_model, signature_keys=[SIGNATURE_KEY]
-            )
-            results.append(_run(converter, options, quantization, representative))
-        return results
+        archive.write_out(folder, verbose=False)
+        yield folder
+
+
+def convert_saved_model(
+    folder: str,
+    options: dict[str, Any],
+    model: str,
+    variant: str,
+    quantization: Quantization,
+    representative: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """One conversion of the SavedModel in ``folder`` (``kind`` and, for int8, ``io``)."""
+    import tensorflow as tf
+
+    check_converter_options(options, model, variant)
+    converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE_KEY])
+    return _run(converter, options, quantization, representative)
 
 
 def _run(converter, options: dict[str, Any], quantization: Quantization,

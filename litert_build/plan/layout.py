@@ -29,6 +29,12 @@ def lock_path(root: Path, model: str, variant: str) -> Path:
     return state_dir(root) / "locks" / f"{model}.{variant}.lock"
 
 
+def session_note_path(root: Path, model: str, variant: str) -> Path:
+    """Where a worker that built this variant with its siblings leaves the result for the
+    variant's own task (:mod:`litert_build.build.sessions`)."""
+    return state_dir(root) / "sessions" / f"{model}.{variant}.json"
+
+
 def build_record_path(root: Path, model: str, variant: str) -> Path:
     """How the artifact at the target paths came to be (converted, restored, reused) and how
     long it took: state, not an artifact (times differ run to run). Read by the build report."""

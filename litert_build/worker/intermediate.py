@@ -48,6 +48,15 @@ class Traced:
     rewrites: list[str]  # graph rewrites active while tracing (KerasHub), as the manifest lists them
 
 
+@dataclass
+class Saved:
+    """``save``: the traced model as a temporary SavedModel, converted once per variant; the
+    float32 conversion, made once for all the variants built from it."""
+
+    folder: str
+    float32: bytes | None = None
+
+
 @dataclass(frozen=True)
 class Calibration:
     """``calibrate``: the variant's calibration samples and the held-out rest."""

@@ -1,19 +1,27 @@
-"""The conversion worker: one child process per artifact.
+"""The conversion worker: one child process per model, for one or several of its variants.
 
     python -m litert_build.worker.main SPEC.json RESULT.json
 
-Runs the steps of :mod:`litert_build.worker.steps` in order: load the model, infer its input
-signature, trace it, convert it, check its ops, verify it in the stock LiteRT interpreter, evaluate
-it, describe it and write the artifact and its JSON manifest atomically. Only the worker (with
-the export engine it drives) imports TensorFlow and Keras. It always writes RESULT.json:
-``{"ok": true, "summary": ...}`` or ``{"ok": false, "error": ...}``.
+SPEC.json is ``{"specs": [spec, ...]}``: one variant, or several variants of one model that share
+its source and input signature (:mod:`litert_build.build.sessions` groups them). The model is
+loaded, its input signature inferred, its serving function traced and saved once
+(:func:`build_shared`); then each variant is converted, its ops checked, verified in the stock
+LiteRT interpreter, evaluated, described and written atomically (:func:`build_variant`), failing
+alone. Only the worker (with the export engine it drives) imports TensorFlow and Keras.
+
+It always writes RESULT.json: ``{"results": [...], "started": t, "finished": t}``, one entry per
+spec in order, ``{"ok": true, "summary": ..., "steps": {...}}`` or ``{"ok": false, "error": ...}``;
+when a step all the variants share fails, only the first spec has an entry (the others are
+built again alone, so their messages name them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +29,62 @@ os.environ["KERAS_BACKEND"] = "tensorflow"  # before Keras is imported, whatever
 
 from litert_build.config.kinds import KINDS  # noqa: E402
 from litert_build.errors import LiteRTBuildError, ManifestError  # noqa: E402
-from litert_build.worker.runner import doing  # noqa: E402
+from litert_build.worker.runner import doing, set_doing, set_variant, stamp_count, timings  # noqa: E402
 
 
-def build(spec: dict[str, Any]) -> dict[str, Any]:
-    """Convert one model/variant: the steps in order, each taking the records of the ones before.
-    The steps are imported here, inside ``main``'s error handling: a failing import is reported."""
+def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Build the variants in ``specs`` (one model) from one load and trace: a result per spec,
+    in order. An error in the shared steps raises (it is the first spec's failure)."""
     from litert_build.worker.job import Job
+
+    jobs = [Job.from_spec(spec) for spec in specs]
+    with contextlib.ExitStack() as stack:
+        mark = stamp_count()
+        shared = build_shared(jobs[0], stack)
+        shared_steps = timings(mark)
+        results = []
+        for job in jobs:
+            if len(jobs) > 1:
+                set_variant(job.variant)
+            results.append(_variant_result(job, shared))
+    # The shared steps are counted once, in the first variant's steps (the build records' breakdown).
+    results[0]["steps"] = {**shared_steps, **results[0].get("steps", {})}
+    return results
+
+
+def build_shared(job, stack: contextlib.ExitStack) -> tuple:
+    """The steps every variant of a model shares: load, signature, trace, save."""
+    set_doing("importing TensorFlow and Keras")
+    import keras  # noqa: F401 - timed as its own step (a warm worker has it already)
+    import tensorflow  # noqa: F401
+
+    from litert_build.worker.steps.load import load
+    from litert_build.worker.steps.save import save
+    from litert_build.worker.steps.signature import signature
+    from litert_build.worker.steps.trace import trace
+
+    loaded = load(job)
+    inputs = signature(job, loaded)
+    traced = trace(job, loaded, inputs)
+    saved = save(job, loaded, traced, stack)
+    return loaded, inputs, traced, saved
+
+
+def build_variant(job, shared: tuple) -> str:
+    """One variant from the shared records: its one-line summary. The steps are imported here,
+    inside the error handling: a failing import is reported."""
     from litert_build.worker.steps.calibrate import calibrate
     from litert_build.worker.steps.check_ops import check_ops
     from litert_build.worker.steps.convert import convert
     from litert_build.worker.steps.describe import describe, summary
     from litert_build.worker.steps.evaluate import evaluate, should_evaluate
-    from litert_build.worker.steps.load import load
     from litert_build.worker.steps.quantize import quantize
-    from litert_build.worker.steps.signature import signature
-    from litert_build.worker.steps.trace import trace
     from litert_build.worker.steps.verify import verify
     from litert_build.worker.steps.write import write
 
-    job = Job.from_spec(spec)
-    loaded = load(job)
-    inputs = signature(job, loaded)
-    traced = trace(job, loaded, inputs)
+    loaded, inputs, traced, saved = shared
     calibration = calibrate(job, inputs)
-    converted = convert(job, loaded, traced, calibration)
+    converted = convert(job, saved, calibration)
     if KINDS[job.kind].pipeline == "quantize":
         converted = quantize(job, converted, calibration)
     ops = check_ops(job, converted)
@@ -53,7 +92,27 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     evaluation = evaluate(job, converted, inputs, traced) if should_evaluate(job, verification) else None
     described = describe(job, loaded, inputs, traced, calibration, converted, ops, verification, evaluation)
     write(job, described)
-    return {"ok": True, "summary": summary(described.manifest)}
+    return summary(described.manifest)
+
+
+def _variant_result(job, shared: tuple) -> dict[str, Any]:
+    """:func:`build_variant`'s result entry: a failure is this variant's alone."""
+    mark = stamp_count()
+    try:
+        return {"ok": True, "summary": build_variant(job, shared), "steps": timings(mark)}
+    except Exception as exc:  # noqa: BLE001 - reported as this variant's failure
+        return failure(exc, job.model, job.variant, job.root)
+
+
+def failure(exc: Exception, model: str, variant: str, root: Path) -> dict[str, Any]:
+    """A result entry for an exception: its message for a known error; for anything else (a bug,
+    a full disk) one line naming the step it happened in, the stack in a log file."""
+    if isinstance(exc, LiteRTBuildError | ManifestError):
+        return {"ok": False, "error": str(exc)}
+    from litert_build.failures import describe
+    from litert_build.plan.layout import log_dir
+
+    return {"ok": False, "error": describe(exc, doing(), log_dir(root), f"{model}:{variant}")}
 
 
 def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
@@ -77,27 +136,26 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """Build the spec in ``argv[0]``, write the result to ``argv[1]``; the exit code says if it
-    built. An unexpected exception becomes one line naming the step it happened in (the
-    stack goes to a log file)."""
+    """Build the specs in ``argv[0]``, write the results to ``argv[1]``; the exit code says if
+    the first spec built."""
+    started = time.time()
     spec_path, result_path = argv
-    spec = json.loads(Path(spec_path).read_text())
+    specs = json.loads(Path(spec_path).read_text())["specs"]
+    first = specs[0]
+    mark = stamp_count()
     try:
-        compiled = KINDS[spec["settings"]["kind"]].pipeline == "compile"
-        result = build_aot(spec) if compiled else build(spec)
-        code = 0
-    except (LiteRTBuildError, ManifestError) as exc:
-        result, code = {"ok": False, "error": str(exc)}, 1
-    except Exception as exc:  # a bug, or a full disk: one line for the user, the stack in a log
-        from litert_build.failures import describe
-        from litert_build.plan.layout import log_dir
-
-        where = f"{spec['model']}:{spec['variant']}"
-        result, code = {"ok": False, "error": describe(exc, doing(), log_dir(Path(spec["root"])), where)}, 1
+        if KINDS[first["settings"]["kind"]].pipeline == "compile":
+            results = [{"ok": True, "summary": build_aot(first), "steps": timings(mark)}]
+        else:
+            results = build(specs)
+    except Exception as exc:  # noqa: BLE001 - a shared step failed: the first spec's failure
+        results = [failure(exc, first["model"], first["variant"], Path(first["root"]))]
+    code = 0 if results[0]["ok"] else 1
+    outcome = {"results": results, "started": started, "finished": time.time()}
     try:
-        Path(result_path).write_text(json.dumps(result))
+        Path(result_path).write_text(json.dumps(outcome))
     except OSError as exc:  # e.g. the disk is full: say it on stdout, which the parent shows
-        print(f"litert-build worker: cannot write its result ({exc}); it was: {result}", flush=True)
+        print(f"litert-build worker: cannot write its result ({exc}); it was: {outcome}", flush=True)
         return 1
     return code
 

@@ -17,6 +17,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _DOING = ["starting the conversion worker"]
+_VARIANT = [""]  # the variant a multi-variant worker is on (shown in the progress lines)
+_STAMPS: list[tuple[float, str]] = []  # (monotonic time, step) for every step started
 PROGRESS_ENV = "LITERT_BUILD_PROGRESS"
 
 
@@ -29,13 +31,36 @@ def set_doing(what: str) -> None:
     """Say what the worker is doing now: for the message of an unexpected failure, and as a line
     in the progress file the build side shows live (LITERT_BUILD_PROGRESS, when set)."""
     _DOING[0] = what
+    _STAMPS.append((time.monotonic(), what))
     progress = os.environ.get(PROGRESS_ENV)
     if progress:
+        shown = f"{what} ({_VARIANT[0]})" if _VARIANT[0] else what
         try:
             with open(progress, "a") as fh:
-                fh.write(f"{time.time():.3f}\t{what}\n")
+                fh.write(f"{time.time():.3f}\t{shown}\n")
         except OSError:
             pass  # progress is a courtesy; a full disk is reported by the step that writes
+
+
+def set_variant(variant: str) -> None:
+    """Name the variant the next steps are for, in the progress lines of a worker that builds
+    several variants of one model ("" for a worker building one)."""
+    _VARIANT[0] = variant
+
+
+def stamp_count() -> int:
+    """A bookmark for :func:`timings`: the number of steps started so far."""
+    return len(_STAMPS)
+
+
+def timings(since: int = 0) -> dict[str, float]:
+    """Seconds spent in each step started since the bookmark ``since`` (the last one runs until
+    now), for the build record's per-step breakdown."""
+    stamps = _STAMPS[since:] + [(time.monotonic(), "")]
+    spent: dict[str, float] = {}
+    for (start, what), (end, _) in zip(stamps, stamps[1:], strict=False):
+        spent[what] = round(spent.get(what, 0.0) + end - start, 3)
+    return spent
 
 
 def step(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
