@@ -27,6 +27,7 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
+from litert_build.build.memory import reserved
 from litert_build.build.sessions import leave_note, mark_ran, ran, siblings, take_note
 from litert_build.build.workers import failure_message, run_session
 from litert_build.failures import guarded
@@ -164,7 +165,8 @@ def _convert(spec: dict[str, Any], cache: ArtifactCache | None):
     claimed = _claim_siblings(spec, cache)
     where = f"{spec['model']}:{spec['variant']}"
     try:
-        results, proc = run_session([spec] + [sibling for sibling, _ in claimed])
+        with reserved(spec, where):  # waits while its expected peak does not fit in memory
+            results, proc = run_session([spec] + [sibling for sibling, _ in claimed])
         for (sibling, _), result in zip(claimed, results[1:], strict=True):
             if result is not None:
                 leave_note(sibling, where, result)
@@ -172,7 +174,7 @@ def _convert(spec: dict[str, Any], cache: ArtifactCache | None):
         for _, lock in claimed:
             lock.release()
     result = results[0] or {}
-    details = {key: result[key] for key in ("steps", "worker") if key in result}
+    details = {key: result[key] for key in ("steps", "worker", "peak_rss") if key in result}
     if claimed:
         variants = [spec["variant"]] + [sibling["variant"] for sibling, _ in claimed]
         details["session"] = {"leader": where, "variants": variants}

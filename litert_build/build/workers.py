@@ -68,7 +68,8 @@ def run_session(specs: list[dict[str, Any]]) -> tuple[list[Result], subprocess.C
     in a child of the warm zygote (or, when that is off or cannot start, in a fresh
     ``python -m litert_build.worker.main``): (a result or None per spec, the finished process with
     its output). The first result also has ``worker``: seconds from asking for the process to its
-    code running (``start``) and from its last step to its exit being seen (``exit``)."""
+    code running (``start``) and from its last step to its exit being seen (``exit``); and
+    ``peak_rss``: the bytes the worker added to its resident set at its peak."""
     first = specs[0]
     root = Path(first["root"])
     parent = temp_root(root)
@@ -97,6 +98,8 @@ def run_session(specs: list[dict[str, Any]]) -> tuple[list[Result], subprocess.C
             outcome = json.loads(result_file.read_text())
             results[0]["worker"] = {"start": round(outcome["started"] - asked, 3),
                                     "exit": round(seen - outcome["finished"], 3)}
+            if isinstance(outcome.get("peak_rss"), int):
+                results[0]["peak_rss"] = outcome["peak_rss"]  # bytes the worker added at its peak
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results, proc

@@ -7,6 +7,7 @@ models.yaml.
     litert-build list            # one task per model/variant
     litert-build --manifest path/to/models.yaml info convert:digits:float32
     litert-build --no-cache      # build without reading or writing the artifact cache
+    litert-build -n 4 --memory 16G   # 4 at once, workers together within 16 GB
     litert-build verify [model[:variant] ...]   # rebuild from scratch, compare byte for byte
     litert-build cache info | gc --max-size 5G | verify
     litert-build bundle verify ARCHIVE            # checksums + every model loads
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from litert_build.build.convert_action import NO_CACHE_ENV
 from litert_build.build.events import EVENTS_ENV
+from litert_build.build.memory import MEMORY_ENV, parse_size
 from litert_build.build.tasks import BASELINE_ENV
 from litert_build.cli.commands import COMMANDS, OUTSIDE_DOIT, USER_CWD_ENV
 from litert_build.plan.specs import MANIFEST_ENV
@@ -53,6 +55,13 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
             if not events:
                 raise SystemExit("litert-build: --events needs a file name")
             os.environ[EVENTS_ENV] = str(Path(events).expanduser().resolve())
+        elif arg == "--memory" or arg.startswith("--memory="):
+            budget = arg.split("=", 1)[1] if "=" in arg else next(args, None)
+            try:
+                parse_size(budget or "")
+            except ValueError as exc:
+                raise SystemExit(f"litert-build: --memory: {exc}") from None
+            os.environ[MEMORY_ENV] = budget
         elif arg == "--no-cache":
             no_cache = True
         else:
@@ -196,6 +205,8 @@ def _help_class():
             print("  litert-build --version      litert-build and the tool versions that shape artifacts")
             print("  global options: --manifest PATH (a models.yaml or its folder), --no-cache,")
             print("                  --events FILE (one JSON line per task outcome),")
+            print("                  --memory SIZE (workers start only while their expected peaks")
+            print("                  fit in SIZE, e.g. 16G; default: the memory available),")
             print("                  --baseline REPORT.json|URL (the report compares with that build)")
 
     return LiteRTBuildHelp

@@ -139,6 +139,7 @@ def main(argv: list[str]) -> int:
     """Build the specs in ``argv[0]``, write the results to ``argv[1]``; the exit code says if
     the first spec built."""
     started = time.time()
+    resident = _memory("VmRSS")  # a warm worker starts with the zygote's (shared) pages
     spec_path, result_path = argv
     specs = json.loads(Path(spec_path).read_text())["specs"]
     first = specs[0]
@@ -151,13 +152,25 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - a shared step failed: the first spec's failure
         results = [failure(exc, first["model"], first["variant"], Path(first["root"]))]
     code = 0 if results[0]["ok"] else 1
-    outcome = {"results": results, "started": started, "finished": time.time()}
+    outcome = {"results": results, "started": started, "finished": time.time(),
+               "peak_rss": max(0, _memory("VmHWM") - resident)}
     try:
         Path(result_path).write_text(json.dumps(outcome))
     except OSError as exc:  # e.g. the disk is full: say it on stdout, which the parent shows
         print(f"litert-build worker: cannot write its result ({exc}); it was: {outcome}", flush=True)
         return 1
     return code
+
+
+def _memory(field: str) -> int:
+    """``VmRSS`` (resident now) or ``VmHWM`` (its peak) of this process, in bytes; 0 if unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def exit_now(code: int) -> None:

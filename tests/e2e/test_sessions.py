@@ -59,7 +59,8 @@ VARIANTS = "{float32: {}, dynamic_range: {}, float16: {}}"
 def _manifest(models: dict[str, str]) -> str:
     lines = ["schema: 1", "models:"]
     for name, variants in models.items():
-        lines.append(f'  {name}: {{version: "1", source: {{builder: zoo:{name}_counted}}, variants: {variants}}}')
+        source = f"{{builder: zoo:{name}_counted}}"
+        lines.append(f'  {name}: {{version: "1", source: {source}, variants: {variants}}}')
     return "\n".join(lines) + "\n"
 
 
@@ -87,7 +88,8 @@ def test_siblings_built_in_one_worker_are_the_bytes_of_each_built_alone(tmp_path
     assert sorted(result.converted) == ["alpha:dynamic_range", "alpha:float16", "alpha:float32"]
     assert _builds(together, "alpha") == 1, "one worker loaded the model for its three variants"
     leader = _record(together, "alpha", "float32")
-    assert leader["session"] == {"leader": "alpha:float32", "variants": ["float32", "dynamic_range", "float16"]}
+    assert leader["session"] == {"leader": "alpha:float32",
+                                 "variants": ["float32", "dynamic_range", "float16"]}
     assert "loading the model" in leader["steps"] and "converting" in leader["steps"]
     sibling = _record(together, "alpha", "float16")
     assert sibling["outcome"] == "converted" and sibling["session"] == {"leader": "alpha:float32"}
@@ -165,3 +167,37 @@ def test_two_processes_build_each_of_four_models_once_and_the_next_run_converts_
     assert again.returncode == 0, again.output
     assert again.executed == [] and len(again.up_to_date) == 8
     assert all(_builds(project, name) == 1 for name in ("alpha", "beta", "gamma", "delta"))
+
+
+TIMED = '''
+def stamped(name, build):
+    with open(f"started-{name}.txt", "w") as fh:
+        fh.write(repr(__import__("time").time()))
+    return build()
+
+
+def alpha_timed():
+    return stamped("alpha", alpha)
+
+
+def beta_timed():
+    return stamped("beta", beta)
+'''
+
+
+def test_with_a_memory_budget_two_processes_run_one_worker_at_a_time(tmp_path):
+    manifest = ('schema: 1\nmodels:\n  alpha: {version: "1", source: {builder: zoo:alpha_timed}}\n'
+                '  beta: {version: "1", source: {builder: zoo:beta_timed}}\n')
+    project = write_project(tmp_path / "p", {"zoo.py": module(ALPHA, BETA, TIMED), "models.yaml": manifest})
+    result = run_build(project, "-n", "2", "--memory", "1M", "convert", env={"LITERT_BUILD_CACHE": "off"})
+    assert result.returncode == 0, result.output
+    assert sorted(result.converted) == ["alpha:float32", "beta:float32"]
+    assert result.output.count("more than the 0.0 GB available; starting it alone") == 2, result.output
+    assert result.output.count(": waiting for memory: expects ~") <= 1, result.output  # 0 if one started late
+    started = {name: float((project / f"started-{name}.txt").read_text()) for name in ("alpha", "beta")}
+    first, second = sorted(started, key=started.get)
+    finished = (project / "artifacts" / first / "1" / f"{first}.float32.tflite").stat().st_mtime
+    assert started[second] >= finished, "the second worker started before the first had finished"
+    assert json.loads((project / ".litert-build" / "memory.json").read_text()) == {}
+    record = _record(project, first, "float32")
+    assert 0 < record["peak_rss"] < 8 * 2**30  # measured, for the next run's estimate
