@@ -33,8 +33,11 @@ from litert_build.plan.layout import build_record_path, state_dir
 from litert_build.store.files import atomic_write_bytes
 
 MEMORY_ENV = "LITERT_BUILD_MEMORY"  # --memory: a budget for the workers, e.g. 8G, 512M
-PEAK_PER_INPUT_BYTE = 4  # measured ratio (bench/memory.py): peak growth / input file bytes
-PEAK_FIXED = 400 * 2**20  # what a tiny model's worker adds
+# Measured (bench/peak_memory.py, float32 + dynamic_range of a .keras Dense stack in one warm
+# worker): growth 453 MB for a 24 MB file, 1,070 MB for 100 MB, 2,059 MB for 200 MB, i.e.
+# about 250 MB + 10x the file.
+PEAK_PER_INPUT_BYTE = 10
+PEAK_FIXED = 250 * 2**20
 POLL_SECONDS = 1.0
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
