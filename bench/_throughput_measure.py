@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- process tree memory
@@ -67,9 +69,21 @@ def _rss_pss_kib(pid: int) -> tuple[int, int]:
         return 0, 0
 
 
+def _cpu_ticks(pid: int) -> int | None:
+    """utime + stime of one process in clock ticks; None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read().decode(errors="replace")
+        fields = text[text.rindex(")") + 2:].split()
+        return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @dataclass
 class TreeMemory:
-    """Peak memory of a process tree, sampled every ``interval`` seconds from another thread."""
+    """Peak memory (and CPU time) of a process tree, sampled every ``interval`` seconds from
+    another thread."""
 
     root: int
     interval: float = 0.2
@@ -77,7 +91,13 @@ class TreeMemory:
     peak_pss_kib: int = 0  # the largest sum of PSS over the tree at one sample
     peak_processes: int = 0
     samples: int = 0
+    cpu_ticks: dict[int, int] = field(default_factory=dict)  # pid -> its last seen utime + stime
     _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds of every process seen in the tree (up to its last sample)."""
+        return sum(self.cpu_ticks.values()) / TICKS
 
     def __post_init__(self) -> None:
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -90,6 +110,9 @@ class TreeMemory:
             for pid in pids:
                 r, p = _rss_pss_kib(pid)
                 rss, pss = rss + r, pss + p
+                ticks = _cpu_ticks(pid)
+                if ticks is not None:
+                    self.cpu_ticks[pid] = max(ticks, self.cpu_ticks.get(pid, 0))
             self.peak_rss_kib = max(self.peak_rss_kib, rss)
             self.peak_pss_kib = max(self.peak_pss_kib, pss)
             self.peak_processes = max(self.peak_processes, len(pids))
@@ -110,6 +133,12 @@ class Build:
     output: str
     memory: TreeMemory | None
     load: float = 0.0  # the 1-minute load average when the build started (others' work shows here)
+    cpu: float = 0.0  # user + system CPU seconds of the build's process tree
+
+    @property
+    def busy_cores(self) -> float:
+        """CPU seconds per wall second: how many cores the build kept busy on average."""
+        return self.cpu / self.seconds if self.seconds else 0.0
 
     def count(self, what: str) -> int:
         """From the summary line: ``8 converted``, ``0 failed`` ..."""
@@ -124,9 +153,11 @@ def build_env(warm: bool = True) -> dict[str, str]:
 def run_build(project: Path, parallel: int, warm: bool = True, expect: int | None = None,
               memory: bool = False) -> Build:
     """``litert-build -n PARALLEL`` in ``project`` with the artifact cache off, timed from before
-    the process starts to after it exits; with ``memory``, the tree's peak RSS/PSS sampled every
-    0.2 s. Exits the benchmark if the build fails or converts other than ``expect`` artifacts."""
+    the process starts to after it exits; with ``memory``, the tree's peak RSS/PSS (and CPU)
+    sampled every 0.2 s. Exits the benchmark if the build fails or converts other than
+    ``expect`` artifacts."""
     load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "litert_build.cli.main", "-n", str(parallel)],
                             cwd=project, env=build_env(warm), stdout=subprocess.PIPE,
@@ -136,7 +167,11 @@ def run_build(project: Path, parallel: int, warm: bool = True, expect: int | Non
     seconds = time.perf_counter() - start
     if sampler:
         sampler.stop()
-    build = Build(seconds, output, sampler, load)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if sampler:  # rusage misses processes nobody reaped (a zygote killed with its runner)
+        cpu = max(cpu, sampler.cpu_seconds)
+    build = Build(seconds, output, sampler, load, cpu)
     converted = build.count("converted")
     if proc.returncode != 0 or (expect is not None and converted != expect):
         tail = "\n".join(output.splitlines()[-40:])

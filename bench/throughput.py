@@ -6,7 +6,8 @@ same run (the machine is shared and noisy; 2 cores). Issue 15.
 Every litert-build run starts from an empty project (no artifacts, no state) with the artifact
 cache off (``LITERT_BUILD_CACHE=off``), so it converts, verifies and writes every artifact.
 ``--repeat N`` (default 1) runs each configuration N times (alternating) and reports medians.
-Each run prints the 1-minute load average when it started: other work on the machine shows there.
+Each run prints the 1-minute load average when it started (other work on the machine shows
+there); builds also print the CPU seconds of their process tree and the cores kept busy on average.
 Parts (all by default, in this order; ``--only`` runs one):
 
 1. ``baseline``: baseline A is one plain Python process (``bench/_throughput_baseline.py``) that
@@ -145,10 +146,10 @@ class Bench:
         for i in range(self.repeat):
             for parallel in ((2, 1) if i % 2 else (1, 2)):
                 project, artifacts = parallel_project(self.folder(f"parallel-n{parallel}"))
-                build = run_build(project, parallel, expect=artifacts)
+                build = run_build(project, parallel, expect=artifacts, memory=True)  # samples CPU too
                 times[parallel].append(build.seconds)
-                print(f"  -n {parallel} run {i + 1}: {build.seconds:.1f} s (load {build.load:.1f})",
-                      flush=True)
+                print(f"  -n {parallel} run {i + 1}: {build.seconds:.1f} s (load {build.load:.1f}; "
+                      f"CPU {build.cpu:.1f} s, {build.busy_cores:.2f} cores busy)", flush=True)
         one, two = median(times[1]), median(times[2])
         print(f"  8 models, {artifacts} artifacts: -n 1 {one:.1f} s (runs: {runs(times[1])}), "
               f"-n 2 {two:.1f} s (runs: {runs(times[2])})")
@@ -166,8 +167,8 @@ class Bench:
                 build = run_build(project, parallel, expect=artifacts, memory=True)
                 results[parallel].append(build)
                 m = build.memory
-                print(f"  -n {parallel} run {i + 1}: {build.seconds:.1f} s (load {build.load:.1f}), "
-                      f"{artifacts} artifacts, "
+                print(f"  -n {parallel} run {i + 1}: {build.seconds:.1f} s (load {build.load:.1f}; "
+                      f"CPU {build.cpu:.1f} s, {build.busy_cores:.2f} cores busy), {artifacts} artifacts, "
                       f"peak RSS sum {mib(m.peak_rss_kib)}, peak PSS sum {mib(m.peak_pss_kib)}, "
                       f"up to {m.peak_processes} processes ({m.samples} samples)", flush=True)
         summary = {}
