@@ -207,6 +207,8 @@ class Breakdown:
     workers_seen: int = 0  # records with a ``worker`` object
     sessions: int = 0  # distinct session leaders
     session_variants: int = 0  # variants built in those sessions
+    peak_rss: int = 0  # the largest ``peak_rss`` (bytes a worker added to its resident set)
+    peak_rss_task: str = ""
 
     def rows(self) -> list[tuple[str, float]]:
         """(label, seconds) for the table: steps by time, then the worker's start and exit."""
@@ -238,6 +240,8 @@ def read_breakdown(project: Path) -> Breakdown:
             for name, seconds in worker.items():
                 if isinstance(seconds, int | float):
                     result.worker[name] = result.worker.get(name, 0.0) + seconds
+        if isinstance(record.get("peak_rss"), int) and record["peak_rss"] > result.peak_rss:
+            result.peak_rss, result.peak_rss_task = record["peak_rss"], path.stem.replace(".", ":", 1)
         session = record.get("session")
         if isinstance(session, dict) and session.get("leader"):
             leader = str(session["leader"])
@@ -258,7 +262,9 @@ def format_breakdowns(columns: dict[str, Breakdown]) -> str:
     for label, b in columns.items():
         lines.append(f"  {label}: {b.records} build records, sum of task seconds {b.task_seconds:.1f} s"
                      + (f", {b.sessions} sessions covering {b.session_variants} tasks" if b.sessions else "")
-                     + (f", {b.workers_seen} records with worker timings" if b.workers_seen else ""))
+                     + (f", {b.workers_seen} records with worker timings" if b.workers_seen else "")
+                     + (f", largest worker peak_rss growth {b.peak_rss / 2**20:,.0f} MiB ({b.peak_rss_task})"
+                        if b.peak_rss else ""))
     if not any(b.steps or b.worker for b in columns.values()):
         lines.append("  (no step timings in the records)")
         return "\n".join(lines)

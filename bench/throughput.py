@@ -26,14 +26,16 @@ Parts (all by default, in this order; ``--only`` runs one):
    time, time per artifact and the peak memory of the whole process tree (every descendant of
    the build process, sampled every 0.2 s from /proc): the sum of RSS (counts pages shared by
    forked workers once per process) and the sum of PSS (shared pages split: the real footprint).
-   Takes several minutes.
+   Prints -n 1 / -n 2 and, when part 1 ran, time per artifact / baseline A's. FNet's int8 gate
+   is loosened to 1 dB SQNR (it scores ~3 dB; see _throughput_projects.py). Takes several minutes.
 4. ``breakdown``: the build records (``.litert-build/builds/<model>.<variant>.json``) of an
    example build (part 1's when it ran): per step name (``steps``), and the worker's ``start``
    and ``exit`` (``worker``), the seconds summed over all records and each one's share;
    sessions (several variants of one model in one worker: shared steps appear only in the
-   leader's record) are counted. Prints "(no step timings in the records)" when the records have
-   none. With ``--cold`` it also builds the example with ``LITERT_BUILD_ZYGOTE=0`` (a fresh
-   Python per task) and prints warm and cold side by side, with their wall times.
+   leader's record) are counted, and the largest ``peak_rss`` (memory a worker added) shown.
+   Prints "(no step timings in the records)" when the records have none. With ``--cold`` it
+   also builds the example with ``LITERT_BUILD_ZYGOTE=0`` (a fresh Python per task) and prints
+   warm and cold side by side, with their wall times.
 """
 
 from __future__ import annotations
