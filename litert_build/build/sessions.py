@@ -40,7 +40,7 @@ TRACE_FIELDS = ("safe_mode", "inputs", "outputs", "batch_size", "converter_optio
                 "sequence_length", "image_size", "audio_length")
 SESSIONS_ENV = "LITERT_BUILD_SESSIONS"  # 0: every variant in a worker of its own
 
-_RUN: dict[str, Any] = {"id": None, "specs": []}
+_RUN: dict[str, Any] = {"id": None, "specs": [], "owner": None}
 
 
 def start_run(tasks: dict[str, Any], selected: Iterable[str] | None) -> None:
@@ -57,7 +57,13 @@ def start_run(tasks: dict[str, Any], selected: Iterable[str] | None) -> None:
         pending += list(tasks[name].task_dep) + list(tasks[name].setup_tasks)
     specs = [task.meta["spec"] for name, task in tasks.items()
              if name in closure and task.meta and "spec" in task.meta]
-    _RUN.update(id=f"{os.getpid()}-{time.time_ns()}", specs=specs)
+    _RUN.update(id=f"{os.getpid()}-{time.time_ns()}", specs=specs, owner=os.getpid())
+
+
+def build_owner() -> int:
+    """The build's main process (doit's, which outlives its ``-n`` runner processes): this
+    process outside a run."""
+    return _RUN["owner"] or os.getpid()
 
 
 def enabled() -> bool:

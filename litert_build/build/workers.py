@@ -1,10 +1,12 @@
 """Start the conversion worker in a child process and collect its result.
 
-A child process frees TensorFlow's memory after every task, and a converter crash
-fails only that task. The child gets its own temporary folder under the state
+A child process frees TensorFlow's memory after every model, and a converter crash fails only
+that model's tasks. Workers are forks of the build's warm zygote (:class:`Zygote`), or a fresh
+``python`` each when it is off. The child gets its own temporary folder under the state
 folder (``.litert-build/tmp/<pid>-<random>``, also its ``TMPDIR``, so TensorFlow's
 temporary SavedModels land there too); folders and staged files left by killed runs are
-removed by :func:`clean_stale_temps`. On Linux the child is killed when its parent dies, so a
+removed by :func:`clean_stale_temps`. On Linux a worker is killed when its parent (the zygote,
+or the runner process) dies and the zygote exits when the build's main process is gone, so a
 ``kill -9`` of ``doit`` does not leave a worker writing behind its back.
 """
 
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.build.progress import ProgressWatcher
+from litert_build.build.sessions import build_owner
 from litert_build.failures import says_disk_full
-from litert_build.plan.layout import temp_root
+from litert_build.plan.layout import state_dir, temp_root
 from litert_build.store.temps import temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
@@ -123,77 +126,139 @@ def zygote_enabled() -> bool:
 
 
 def _zygote_run(root: Path, tmp: Path, args: list[str]) -> subprocess.CompletedProcess | None:
-    """One task in a fork of the zygote; None when no zygote can be had (run it cold instead)."""
+    """One worker forked by the zygote; None when no zygote can be had (run it cold instead)."""
     env = worker_env(tmp)
-    zygote = _ZYGOTE.get(root, env)
-    if zygote is None:
-        return None
     log = tmp / "worker.log"
     request = {"spec": args[0], "result": args[1], "log": str(log), "cwd": str(root), "env": env}
-    reply = zygote.run(request)
-    if reply is None:  # the zygote itself died (OOM killer, ...): the task's process with it
-        reply = {"returncode": -9, "output": ""}
-    output = reply.get("output", "")
-    return subprocess.CompletedProcess(["litert-build worker", *args], reply["returncode"], output)
+    for _ in range(2):  # a zygote found dead is replaced once
+        address = _ZYGOTE.address(root, env)
+        if address is None:
+            return None
+        reply = _ask(address, request)
+        if reply is not None:
+            break
+        if _ZYGOTE.forget(address):  # it died with our worker in it (OOM killer, ...)
+            reply = {"returncode": -9, "output": ""}
+            break
+    else:
+        return None
+    return subprocess.CompletedProcess(["litert-build worker", *args], reply["returncode"], reply["output"])
+
+
+def _ask(address: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Send one request to the zygote at ``address``; its reply when the worker has exited, or
+    None if the zygote could not be reached or died meanwhile."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(address)
+            connection.sendall((json.dumps(request) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = connection.recv(1 << 16)
+                if not chunk:
+                    return None
+                data += chunk
+        reply = json.loads(data)
+        return {"returncode": int(reply["returncode"]), "output": str(reply.get("output", ""))}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _env_digest(env: dict[str, str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(sorted(env.items())).encode()).hexdigest()
 
 
 class Zygote:
-    """The build side of :mod:`litert_build.worker.zygote`: one per build process, started on
-    first use, restarted if it died or if the environment changed (TensorFlow reads some of it
-    when imported); a process that inherited another's (a fork) starts its own."""
+    """The build side of :mod:`litert_build.worker.zygote`: one per build, shared by doit's
+    runner processes. The first that needs a worker starts it (under a file lock, so two runners
+    do not both import TensorFlow) and registers its socket in ``.litert-build/zygote.json``;
+    the others of the same build (same main process, same environment: TensorFlow reads some of
+    it when imported) use that one. It is replaced if it died or the environment changed, and it
+    exits when the build's main process is gone."""
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
-        self._pid = 0
-        self._env: dict[str, str] = {}
+        self._address: str | None = None
+        self._key: tuple = ()
         self._lock = threading.Lock()
 
-    def get(self, root: Path, task_env: dict[str, str]) -> Zygote | None:
+    def address(self, root: Path, task_env: dict[str, str]) -> str | None:
+        """The socket of a live zygote for this environment, started if need be; None if none can
+        be started."""
         env = {k: v for k, v in task_env.items() if k not in PER_TASK_ENV}
+        watch = build_owner()
+        key = (watch, _env_digest(env))
         with self._lock:
-            alive = self._proc is not None and self._proc.poll() is None
-            if alive and (self._pid != os.getpid() or self._env != env):
-                if self._pid == os.getpid():
-                    self._stop()
-                alive = False
-            if not alive:
-                self._start(root, env)
-            return self if self._proc is not None else None
+            if self._address and self._key == key and (self._proc is None or self._proc.poll() is None):
+                return self._address
+            self._stop()
+            from filelock import FileLock
+
+            registry = state_dir(root) / "zygote.json"
+            registry.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(registry.with_suffix(".lock")):
+                shared = _registered(registry, key)
+                if shared is not None:
+                    self._address, self._key = shared, key
+                    return shared
+                self._start(root, env, watch)
+                if self._address is not None:
+                    self._key = key
+                    registry.write_text(json.dumps({"socket": self._address, "pid": self._proc.pid,
+                                                    "watch": watch, "env": key[1]}))
+            return self._address
+
+    def forget(self, address: str) -> bool:
+        """After a request to ``address`` got no reply: True if that zygote is dead (its worker
+        died with it), so the task has failed; False if it could not be reached at all."""
+        with self._lock:
+            if self._address != address:
+                return False
+            dead = self._proc is not None and self._proc.poll() is not None
+            self._address = None
+            return dead
 
     def _stop(self) -> None:
-        if self._proc is not None:
+        if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-            self._proc = None
+        self._proc, self._address = None, None
 
-    def _start(self, root: Path, env: dict[str, str]) -> None:
-        self._proc, self._pid, self._env = None, os.getpid(), env
+    def _start(self, root: Path, env: dict[str, str], watch: int) -> None:
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "litert_build.worker.zygote"], cwd=root, env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                [sys.executable, "-m", "litert_build.worker.zygote", str(watch)], cwd=root, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             )
         except OSError:
             return
-        if proc.stdout.readline().strip() != '{"ready": true}':
+        try:
+            ready = json.loads(proc.stdout.readline())
+            address = str(ready["socket"]) if ready.get("ready") else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            address = None
+        if address is None:
             proc.kill()
             proc.wait()
             return
-        self._proc = proc
+        self._proc, self._address = proc, address
 
-    def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
-        """Send one task; its exit code and output, or None if the zygote died meanwhile."""
-        with self._lock:
-            proc = self._proc
-            try:
-                proc.stdin.write(json.dumps(request) + "\n")
-                proc.stdin.flush()
-                reply = json.loads(proc.stdout.readline())
-                return {"returncode": int(reply["returncode"]), "output": str(reply.get("output", ""))}
-            except (OSError, ValueError, KeyError, TypeError):
-                self._stop()
-                return None
+
+def _registered(registry: Path, key: tuple) -> str | None:
+    """The socket of the zygote another runner process of this build registered, if it is for
+    this environment and alive."""
+    try:
+        entry = json.loads(registry.read_text())
+        if (entry["watch"], entry["env"]) != key:
+            return None
+        os.kill(int(entry["pid"]), 0)
+        return str(entry["socket"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 _ZYGOTE = Zygote()

@@ -1,18 +1,21 @@
 """A warm start for conversion workers: a process that has imported TensorFlow and Keras once and
-forks one child per task.
+forks one child per request.
 
 Importing TensorFlow and Keras takes ~7 s, most of a small model's task. The zygote pays it once
-per build process; each task still runs in a process of its own (a fork of the zygote, which has
-only imported modules, so every task starts from the same pristine state), whose memory is
-returned when it exits and whose crash fails only its task.
+per build; each worker still runs in a process of its own (a fork of the zygote, which has only
+imported modules, so every worker starts from the same pristine state), whose memory is
+returned when it exits and whose crash fails only its tasks. One zygote serves all of doit's
+``-n N`` runner processes at once: the pool of warm workers is its children.
 
-Protocol, on the zygote's stdin/stdout, one JSON object per line: the build side sends
+Protocol: the zygote listens on a Unix socket in a private (0700) folder and prints
+``{"ready": true, "socket": path}`` on stdout. A client connects and sends one JSON line,
 ``{"spec": path, "result": path, "log": path, "cwd": path, "env": {...}}``; the zygote forks a
-child that runs :func:`litert_build.worker.main.main`, waits for it and answers
-``{"returncode": n, "output": "..."}`` (negative: killed by that signal, as :mod:`subprocess` says
-it; the output was kept in memory, or in ``log`` where there is no memfd). The
-zygote exits when its stdin closes, and (Linux) both it and its children are killed when their
-parent dies.
+child that runs :func:`litert_build.worker.main.main` and, when it has exited, answers on that
+connection ``{"returncode": n, "output": "..."}`` (negative: killed by that signal, as
+:mod:`subprocess` says it; the output was kept in memory, or in ``log`` where there is no memfd).
+Requests are served concurrently. The zygote exits, killing its children, when the process it
+watches (``python -m litert_build.worker.zygote WATCH_PID``: the build's main process, which
+outlives doit's runner processes) is gone; its children are killed when it dies (Linux).
 """
 
 from __future__ import annotations
@@ -95,24 +98,117 @@ def _read_tail(fd: int) -> str:
     return data.decode(errors="replace")
 
 
-def serve() -> None:
-    """Answer requests until stdin closes."""
-    die_with_parent()
+def serve(watch: int) -> None:
+    """Answer requests until process ``watch`` is gone (single-threaded: a selector over the
+    listening socket and the connections; finished children are reaped between events)."""
+    import selectors
+    import socket
+    import tempfile
+
     _preload()
-    replies = sys.stdout
-    print(json.dumps({"ready": True}), file=replies, flush=True)
-    for line in sys.stdin:
-        request = json.loads(line)
-        replies.flush()
-        log = _output_file(request)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child never returns
-            _child(request, log)
-        _, status = os.waitpid(pid, 0)
+    folder = tempfile.mkdtemp(prefix="litert-build-zygote-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    path = os.path.join(folder, "socket")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (its client's connection, output fd)
+    pending: dict[socket.socket, bytes] = {}  # connections whose request line is incomplete
+    print(json.dumps({"ready": True, "socket": path}), flush=True)
+    try:
+        while _alive(watch):
+            for key, _ in selector.select(timeout=0.05):
+                if key.data == "accept":
+                    connection, _ = listener.accept()
+                    pending[connection] = b""
+                    selector.register(connection, selectors.EVENT_READ, "request")
+                else:
+                    _read_request(key.fileobj, pending, selector, children)
+            _reap(children)
+    finally:
+        for pid in children:
+            _kill_quietly(pid)
+        listener.close()
+        for name in (path, folder):
+            try:
+                os.rmdir(name) if name == folder else os.unlink(name)
+            except OSError:
+                pass
+
+
+def _read_request(connection, pending, selector, children) -> None:
+    """Read from a client; at the end of its line, fork its worker."""
+    try:
+        chunk = connection.recv(1 << 16)
+    except OSError:
+        chunk = b""
+    if not chunk:  # the client went away before asking
+        selector.unregister(connection)
+        pending.pop(connection, None)
+        connection.close()
+        return
+    data = pending[connection] + chunk
+    if b"\n" not in data:
+        pending[connection] = data
+        return
+    selector.unregister(connection)
+    del pending[connection]
+    request = json.loads(data.split(b"\n", 1)[0])
+    sys.stdout.flush()
+    log = _output_file(request)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns
+        connection.close()
+        _child(request, log)
+    children[pid] = (connection, log)
+
+
+def _reap(children) -> None:
+    """Answer the clients of the children that have exited."""
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid not in children:
+            continue
+        connection, log = children.pop(pid)
         output = _read_tail(log)
         os.close(log)
-        print(json.dumps({"returncode": _returncode(status), "output": output}), file=replies, flush=True)
+        reply = json.dumps({"returncode": _returncode(status), "output": output}) + "\n"
+        try:
+            connection.sendall(reply.encode())
+        except OSError:
+            pass  # the client died: nobody to tell
+        connection.close()
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _kill_quietly(pid: int) -> None:
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":
-    serve()
+    serve(int(sys.argv[1]))

@@ -14,7 +14,7 @@ COUNTING = '''
 def counted(name):
     """Append a line to builds-<name>.txt each time the model is built (once per worker)."""
     with open(f"builds-{name}.txt", "a") as fh:
-        fh.write(f"{os.getpid()}\\n")
+        fh.write(f"{os.getpid()} {os.getppid()}\\n")
 
 
 def alpha_counted():
@@ -158,9 +158,10 @@ def test_two_processes_build_each_of_four_models_once_and_the_next_run_converts_
     assert len(result.converted) == 8 and len(set(result.converted)) == 8
     for name in ("alpha", "beta", "gamma", "delta"):
         assert _builds(project, name) == 1, f"{name} was loaded {_builds(project, name)} times"
-    pids = {line for name in ("alpha", "beta", "gamma", "delta")
-            for line in (project / f"builds-{name}.txt").read_text().splitlines()}
-    assert len(pids) == 4, "a worker process per model"
+    workers = [line.split() for name in ("alpha", "beta", "gamma", "delta")
+               for line in (project / f"builds-{name}.txt").read_text().splitlines()]
+    assert len({pid for pid, _ in workers}) == 4, "a worker process per model"
+    assert len({parent for _, parent in workers}) == 1, "doit's two runner processes shared one zygote"
     assert "8 converted" in result.output
 
     again = run_build(project, "-n", "2", "convert", env={"LITERT_BUILD_CACHE": "off"})
