@@ -147,7 +147,11 @@ class Build:
 
 
 def build_env(warm: bool = True) -> dict[str, str]:
-    return {**os.environ, "LITERT_BUILD_CACHE": "off", "LITERT_BUILD_ZYGOTE": "1" if warm else "0"}
+    """Cache off; ``warm=False`` is the configuration before issue 15: a fresh Python per variant
+    (no zygote, no sessions)."""
+    flag = "1" if warm else "0"
+    return {**os.environ, "LITERT_BUILD_CACHE": "off", "LITERT_BUILD_ZYGOTE": flag,
+            "LITERT_BUILD_SESSIONS": flag}
 
 
 def run_build(project: Path, parallel: int, warm: bool = True, expect: int | None = None,

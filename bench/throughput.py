@@ -34,8 +34,8 @@ Parts (all by default, in this order; ``--only`` runs one):
    sessions (several variants of one model in one worker: shared steps appear only in the
    leader's record) are counted, and the largest ``peak_rss`` (memory a worker added) shown.
    Prints "(no step timings in the records)" when the records have none. With ``--cold`` it
-   also builds the example with ``LITERT_BUILD_ZYGOTE=0`` (a fresh Python per task) and prints
-   warm and cold side by side, with their wall times.
+   also builds the example as before issue 15, ``LITERT_BUILD_ZYGOTE=0 LITERT_BUILD_SESSIONS=0``
+   (a fresh Python per variant), and prints both side by side, with their wall times.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration (medians)")
     parser.add_argument("--only", choices=PARTS, help="run one part")
     parser.add_argument("--cold", action="store_true",
-                        help="breakdown: also build with LITERT_BUILD_ZYGOTE=0 (fresh Python per task)")
+                        help="breakdown: also build as before issue 15 (a fresh Python per variant)")
     args = parser.parse_args()
     parts = [args.only] if args.only else list(PARTS)
     with tempfile.TemporaryDirectory(prefix="litert-build-throughput-") as tmp:
