@@ -169,6 +169,12 @@ def test_two_processes_build_each_of_four_models_once_and_the_next_run_converts_
     assert again.executed == [] and len(again.up_to_date) == 8
     assert all(_builds(project, name) == 1 for name in ("alpha", "beta", "gamma", "delta"))
 
+    # The bytes of a serial build (-n 1) of the same project.
+    serial = write_project(tmp_path / "serial", {"zoo.py": counted_module(), "models.yaml": manifest})
+    result = run_build(serial, "convert", env={"LITERT_BUILD_CACHE": "off"})
+    assert result.returncode == 0, result.output
+    assert _files(serial) == _files(project) and len(_files(project)) == 24
+
 
 TIMED = '''
 def stamped(name, build):
