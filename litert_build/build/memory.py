@@ -125,7 +125,7 @@ def reserved(spec: dict[str, Any], where: str) -> Iterator[None]:
             free = available()
             if need + others <= free or not held:
                 held[me] = {"pid": os.getpid(), "bytes": need}
-                atomic_write_bytes(ledger, json.dumps(held).encode())
+                _write(ledger, held)
                 if need > free:
                     _say(f"  {where}: expects ~{gib(need)} at its peak ({how}), more than the "
                          f"{gib(free)} available; starting it alone")
@@ -141,7 +141,15 @@ def reserved(spec: dict[str, Any], where: str) -> Iterator[None]:
         with lock:
             held = _read(ledger)
             held.pop(me, None)
-            atomic_write_bytes(ledger, json.dumps(held).encode())
+            _write(ledger, held)
+
+
+def _write(ledger: Path, held: dict[str, dict[str, int]]) -> None:
+    """Save the reservations; on a full disk, go on without (the worker then reports the disk)."""
+    try:
+        atomic_write_bytes(ledger, json.dumps(held).encode())
+    except OSError:
+        pass
 
 
 def _read(ledger: Path) -> dict[str, dict[str, int]]:

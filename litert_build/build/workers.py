@@ -27,6 +27,7 @@ from litert_build.build.progress import ProgressWatcher
 from litert_build.build.sessions import build_owner
 from litert_build.failures import says_disk_full
 from litert_build.plan.layout import state_dir, temp_root
+from litert_build.store.files import atomic_write_bytes
 from litert_build.store.temps import temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
@@ -208,8 +209,8 @@ class Zygote:
                 self._start(root, env, watch)
                 if self._address is not None:
                     self._key = key
-                    registry.write_text(json.dumps({"socket": self._address, "pid": self._proc.pid,
-                                                    "watch": watch, "env": key[1]}))
+                    _register(registry, {"socket": self._address, "pid": self._proc.pid,
+                                         "watch": watch, "env": key[1]})
             return self._address
 
     def forget(self, address: str) -> bool:
@@ -246,6 +247,15 @@ class Zygote:
             proc.wait()
             return
         self._proc, self._address = proc, address
+
+
+def _register(registry: Path, entry: dict[str, Any]) -> None:
+    """Tell the build's other runner processes where the zygote is (on a full disk they start
+    their own)."""
+    try:
+        atomic_write_bytes(registry, json.dumps(entry).encode())
+    except OSError:
+        pass
 
 
 def _registered(registry: Path, key: tuple) -> str | None:
