@@ -31,6 +31,7 @@ from typing import Any
 
 from litert_build.plan.layout import build_record_path, state_dir
 from litert_build.store.files import atomic_write_bytes
+from litert_build.store.temps import pid_alive
 
 MEMORY_ENV = "LITERT_BUILD_MEMORY"  # --memory: a budget for the workers, e.g. 8G, 512M
 # Measured (bench/peak_memory.py, float32 + dynamic_range of a .keras Dense stack in one warm
@@ -97,16 +98,6 @@ def expected_peak(spec: dict[str, Any]) -> tuple[int, str]:
     return estimate, f"{PEAK_PER_INPUT_BYTE}x its {inputs / 2**20:.0f} MB of input files"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextmanager
 def reserved(spec: dict[str, Any], where: str) -> Iterator[None]:
     """Hold a reservation of the spec's expected peak while the block runs (waiting for one)."""
@@ -162,7 +153,7 @@ def _read(ledger: Path) -> dict[str, dict[str, int]]:
         return {}
     return {key: entry for key, entry in held.items()
             if isinstance(entry, dict) and isinstance(entry.get("pid"), int)
-            and isinstance(entry.get("bytes"), int) and _alive(entry["pid"])}
+            and isinstance(entry.get("bytes"), int) and pid_alive(entry["pid"])}
 
 
 def _say(line: str) -> None:

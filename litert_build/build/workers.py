@@ -28,7 +28,7 @@ from litert_build.build.sessions import build_owner
 from litert_build.failures import says_disk_full
 from litert_build.plan.layout import state_dir, temp_root
 from litert_build.store.files import atomic_write_bytes
-from litert_build.store.temps import temp_folder_prefix
+from litert_build.store.temps import pid_alive, temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
 ZYGOTE_ENV = "LITERT_BUILD_ZYGOTE"
@@ -265,8 +265,7 @@ def _registered(registry: Path, key: tuple) -> str | None:
         entry = json.loads(registry.read_text())
         if (entry["watch"], entry["env"]) != key:
             return None
-        os.kill(int(entry["pid"]), 0)
-        return str(entry["socket"])
+        return str(entry["socket"]) if pid_alive(int(entry["pid"])) else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

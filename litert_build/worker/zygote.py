@@ -105,6 +105,8 @@ def serve(watch: int) -> None:
     import socket
     import tempfile
 
+    from litert_build.store.temps import pid_alive
+
     _preload()
     folder = tempfile.mkdtemp(prefix="litert-build-zygote-", dir="/tmp" if os.path.isdir("/tmp") else None)
     path = os.path.join(folder, "socket")
@@ -117,7 +119,7 @@ def serve(watch: int) -> None:
     pending: dict[socket.socket, bytes] = {}  # connections whose request line is incomplete
     print(json.dumps({"ready": True, "socket": path}), flush=True)
     try:
-        while _alive(watch):
+        while pid_alive(watch):
             for key, _ in selector.select(timeout=0.05):
                 if key.data == "accept":
                     connection, _ = listener.accept()
@@ -184,21 +186,6 @@ def _reap(children) -> None:
         except OSError:
             pass  # the client died: nobody to tell
         connection.close()
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _kill_quietly(pid: int) -> None:
