@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.build.progress import ProgressWatcher
-from litert_build.build.sessions import build_owner
+from litert_build.build.sessions import build_owner, run_specs
 from litert_build.failures import says_disk_full
 from litert_build.plan.layout import state_dir, temp_root
 from litert_build.store.files import atomic_write_bytes
@@ -33,6 +33,7 @@ from litert_build.store.temps import pid_alive, temp_folder_prefix
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
 ZYGOTE_ENV = "LITERT_BUILD_ZYGOTE"
 PER_TASK_ENV = ("TMPDIR", "LITERT_BUILD_PROGRESS")  # differ per task: not a reason to restart
+NO_KERAS_HUB = "--no-keras-hub"  # worker/zygote.py's option (the build side does not import the worker)
 
 
 def worker_env(tmp: Path) -> dict[str, str]:
@@ -192,7 +193,7 @@ class Zygote:
         be started."""
         env = {k: v for k, v in task_env.items() if k not in PER_TASK_ENV}
         watch = build_owner()
-        key = (watch, _env_digest(env))
+        key = (watch, _env_digest(env), uses_keras_hub(run_specs()))
         with self._lock:
             if self._address and self._key == key and (self._proc is None or self._proc.poll() is None):
                 return self._address
@@ -206,11 +207,11 @@ class Zygote:
                 if shared is not None:
                     self._address, self._key = shared, key
                     return shared
-                self._start(root, env, watch)
+                self._start(root, env, watch, key[2])
                 if self._address is not None:
                     self._key = key
                     _register(registry, {"socket": self._address, "pid": self._proc.pid,
-                                         "watch": watch, "env": key[1]})
+                                         "watch": watch, "env": key[1], "keras_hub": key[2]})
             return self._address
 
     def forget(self, address: str) -> bool:
@@ -229,10 +230,11 @@ class Zygote:
             self._proc.wait()
         self._proc, self._address = None, None
 
-    def _start(self, root: Path, env: dict[str, str], watch: int) -> None:
+    def _start(self, root: Path, env: dict[str, str], watch: int, keras_hub: bool) -> None:
+        args = [str(watch)] + ([] if keras_hub else [NO_KERAS_HUB])
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "litert_build.worker.zygote", str(watch)], cwd=root, env=env,
+                [sys.executable, "-m", "litert_build.worker.zygote", *args], cwd=root, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             )
         except OSError:
@@ -249,6 +251,33 @@ class Zygote:
         self._proc, self._address = proc, address
 
 
+def uses_keras_hub(specs: list[dict[str, Any]] | None) -> bool:
+    """Whether a worker of this build may import KerasHub: a preset source, a ``.keras`` file whose
+    config names it, an ``.h5`` model (not looked into), or a project Python file that mentions
+    ``keras_hub``. Outside a run (None): assume so."""
+    import zipfile
+
+    if specs is None:
+        return True
+    for spec in specs:
+        source, root = spec.get("source") or {}, Path(spec["root"])
+        if "preset" in source or str(source.get("keras", "")).endswith(".h5"):
+            return True
+        files = list(spec.get("input_hashes", {})) + ([source["keras"]] if "keras" in source else [])
+        for name in files:
+            path = root / name
+            try:
+                if path.suffix == ".py" and "keras_hub" in path.read_text(errors="replace"):
+                    return True
+                if path.suffix == ".keras":
+                    with zipfile.ZipFile(path) as archive:
+                        if b"keras_hub" in archive.read("config.json"):
+                            return True
+            except (OSError, KeyError, zipfile.BadZipFile):
+                return True  # cannot tell: preload it
+    return False
+
+
 def _register(registry: Path, entry: dict[str, Any]) -> None:
     """Tell the build's other runner processes where the zygote is (on a full disk they start
     their own)."""
@@ -263,7 +292,7 @@ def _registered(registry: Path, key: tuple) -> str | None:
     this environment and alive."""
     try:
         entry = json.loads(registry.read_text())
-        if (entry["watch"], entry["env"]) != key:
+        if (entry["watch"], entry["env"], entry["keras_hub"]) != key:
             return None
         return str(entry["socket"]) if pid_alive(int(entry["pid"])) else None
     except (OSError, ValueError, KeyError, TypeError):
