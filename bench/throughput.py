@@ -141,17 +141,27 @@ class Bench:
 
     # ------------------------------------------------------------ part 2
 
-    def parallel(self) -> None:
-        print("== 2. 8 independent small models: -n 2 vs -n 1, cache off", flush=True)
-        times: dict[int, list[float]] = {1: [], 2: []}
+    def n1_and_n2(self, label: str, make_project) -> tuple[dict[int, list[Build]], int]:
+        """Build a fresh project from ``make_project`` with -n 1 and -n 2, ``repeat`` times each
+        (alternating the order); (the builds by -n, the artifact count)."""
+        results: dict[int, list[Build]] = {1: [], 2: []}
         artifacts = 0
         for i in range(self.repeat):
             for parallel in ((2, 1) if i % 2 else (1, 2)):
-                project, artifacts = parallel_project(self.folder(f"parallel-n{parallel}"))
+                project, artifacts = make_project(self.folder(f"{label}-n{parallel}"))
                 build = run_build(project, parallel, expect=artifacts, memory=True)  # samples CPU too
-                times[parallel].append(build.seconds)
+                results[parallel].append(build)
+                m = build.memory
                 print(f"  -n {parallel} run {i + 1}: {build.seconds:.1f} s (load {build.load:.1f}; "
-                      f"CPU {build.cpu:.1f} s, {build.busy_cores:.2f} cores busy)", flush=True)
+                      f"CPU {build.cpu:.1f} s, {build.busy_cores:.2f} cores busy), {artifacts} artifacts, "
+                      f"peak RSS sum {mib(m.peak_rss_kib)}, peak PSS sum {mib(m.peak_pss_kib)}, "
+                      f"up to {m.peak_processes} processes ({m.samples} samples)", flush=True)
+        return results, artifacts
+
+    def parallel(self) -> None:
+        print("== 2. 8 independent small models: -n 2 vs -n 1, cache off", flush=True)
+        results, artifacts = self.n1_and_n2("parallel", parallel_project)
+        times = {parallel: [b.seconds for b in builds] for parallel, builds in results.items()}
         one, two = median(times[1]), median(times[2])
         print(f"  8 models, {artifacts} artifacts: -n 1 {one:.1f} s (runs: {runs(times[1])}), "
               f"-n 2 {two:.1f} s (runs: {runs(times[2])})")
@@ -161,18 +171,7 @@ class Bench:
 
     def zoo(self) -> None:
         print("== 3. zoo: 20 models x 4 variants (10 Dense, 6 CNN, 4 KerasHub), cache off", flush=True)
-        results: dict[int, list[Build]] = {1: [], 2: []}
-        artifacts = 0
-        for i in range(self.repeat):
-            for parallel in ((2, 1) if i % 2 else (1, 2)):
-                project, artifacts = zoo_project(self.folder(f"zoo-n{parallel}"))
-                build = run_build(project, parallel, expect=artifacts, memory=True)
-                results[parallel].append(build)
-                m = build.memory
-                print(f"  -n {parallel} run {i + 1}: {build.seconds:.1f} s (load {build.load:.1f}; "
-                      f"CPU {build.cpu:.1f} s, {build.busy_cores:.2f} cores busy), {artifacts} artifacts, "
-                      f"peak RSS sum {mib(m.peak_rss_kib)}, peak PSS sum {mib(m.peak_pss_kib)}, "
-                      f"up to {m.peak_processes} processes ({m.samples} samples)", flush=True)
+        results, artifacts = self.n1_and_n2("zoo", zoo_project)
         summary = {}
         for parallel, builds in results.items():
             seconds = median([b.seconds for b in builds])
