@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.plan.layout import build_record_path, state_dir
+from litert_build.processes import pid_alive, proc_bytes
 from litert_build.store.files import atomic_write_bytes
-from litert_build.store.temps import pid_alive
 
 MEMORY_ENV = "LITERT_BUILD_MEMORY"  # --memory: a budget for the workers, e.g. 8G, 512M
 # Measured (bench/peak_memory.py, float32 + dynamic_range of a .keras Dense stack in one warm
@@ -58,28 +57,19 @@ def gib(size: int) -> str:
 def available() -> int:
     """What the machine can give a new worker now: ``MemAvailable`` (Linux), capped by the
     ``--memory`` budget."""
-    free = _mem_available()
+    free = proc_bytes("/proc/meminfo", "MemAvailable")
     budget = os.environ.get(MEMORY_ENV)
     if budget:
         free = min(free, parse_size(budget)) if free is not None else parse_size(budget)
     return free if free is not None else 1 << 62  # no /proc: nothing to go by, never wait
 
 
-def _mem_available() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def expected_peak(spec: dict[str, Any]) -> tuple[int, str]:
     """(bytes the spec's worker is expected to add at its peak, how that was estimated)."""
     root = Path(spec["root"])
     measured = 0
-    for path in build_record_path(root, spec["model"], "*").parent.glob(f"{spec['model']}.*.json"):
+    records = build_record_path(root, spec["model"], spec["variant"]).parent
+    for path in records.glob(f"{spec['model']}.*.json"):  # any variant's: one worker per model
         try:
             peak = json.loads(path.read_text()).get("peak_rss")
         except (OSError, ValueError, AttributeError):
@@ -118,12 +108,13 @@ def reserved(spec: dict[str, Any], where: str) -> Iterator[None]:
                 held[me] = {"pid": os.getpid(), "bytes": need}
                 _write(ledger, held)
                 if need > free:
-                    _say(f"  {where}: expects ~{gib(need)} at its peak ({how}), more than the "
-                         f"{gib(free)} available; starting it alone")
+                    print(f"  {where}: expects ~{gib(need)} at its peak ({how}), more than the "
+                          f"{gib(free)} available; starting it alone", flush=True)
                 break
         if not said:
-            _say(f"  {where}: waiting for memory: expects ~{gib(need)} at its peak ({how}); "
-                 f"{gib(free)} available, {gib(others)} reserved by {len(held)} running worker(s)")
+            print(f"  {where}: waiting for memory: expects ~{gib(need)} at its peak ({how}); "
+                  f"{gib(free)} available, {gib(others)} reserved by {len(held)} running worker(s)",
+                  flush=True)
             said = True
         time.sleep(POLL_SECONDS)
     try:
@@ -154,8 +145,3 @@ def _read(ledger: Path) -> dict[str, dict[str, int]]:
     return {key: entry for key, entry in held.items()
             if isinstance(entry, dict) and isinstance(entry.get("pid"), int)
             and isinstance(entry.get("bytes"), int) and pid_alive(entry["pid"])}
-
-
-def _say(line: str) -> None:
-    print(line, flush=True)
-    sys.stdout.flush()

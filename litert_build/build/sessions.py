@@ -60,6 +60,11 @@ def start_run(tasks: dict[str, Any], selected: Iterable[str] | None) -> None:
     _RUN.update(id=f"{os.getpid()}-{time.time_ns()}", specs=specs, owner=os.getpid())
 
 
+def run_id() -> str | None:
+    """This run's id (None outside a run)."""
+    return _RUN["id"]
+
+
 def run_specs() -> list[dict[str, Any]] | None:
     """The convert specs of this run (None outside a run)."""
     return _RUN["specs"] if _RUN["id"] is not None else None

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from litert_build.build.progress import ProgressWatcher
-from litert_build.build.sessions import build_owner, run_specs
+from litert_build.build.sessions import build_owner, run_id, run_specs
 from litert_build.failures import says_disk_full
 from litert_build.plan.layout import state_dir, temp_root
+from litert_build.processes import die_with_parent, pid_alive
 from litert_build.store.files import atomic_write_bytes
-from litert_build.store.temps import pid_alive, temp_folder_prefix
+from litert_build.store.temps import temp_folder_prefix
 
 WORKER_LOG_TAIL = 40  # lines of worker output shown when it fails unexpectedly
 ZYGOTE_ENV = "LITERT_BUILD_ZYGOTE"
@@ -46,17 +47,6 @@ def worker_env(tmp: Path) -> dict[str, str]:
         LITERT_BUILD_PROGRESS=str(tmp / "progress"),  # the steps it starts (build/progress.py)
     )
     return env
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def run_worker(spec_json: dict[str, Any]) -> tuple[dict[str, Any] | None, subprocess.CompletedProcess]:
@@ -95,30 +85,29 @@ def run_session(specs: list[dict[str, Any]]) -> tuple[list[Result], subprocess.C
                     [sys.executable, "-m", "litert_build.worker.main", *args],
                     cwd=root, env=worker_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     text=True, errors="replace",
-                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                    preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
                 )
-        seen = time.time()
-        results = _read_results(result_file, len(specs))
-        if results[0] is not None:
-            outcome = json.loads(result_file.read_text())
-            results[0]["worker"] = {"start": round(outcome["started"] - asked, 3),
-                                    "exit": round(seen - outcome["finished"], 3)}
-            if isinstance(outcome.get("peak_rss"), int):
-                results[0]["peak_rss"] = outcome["peak_rss"]  # bytes the worker added at its peak
+        results = _read_results(result_file, len(specs), asked, time.time())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results, proc
 
 
-def _read_results(path: Path, count: int) -> list[Result]:
+def _read_results(path: Path, count: int, asked: float, seen: float) -> list[Result]:
     """The worker's result per spec; None for each it has none for (killed, crashed, disk full,
-    or a shared step failed and only the first spec has one)."""
+    or a shared step failed and only the first spec has one). The first gets the worker's
+    timings (``asked``: when the build asked for it; ``seen``: when its exit was seen) and peak."""
     try:
         outcome = json.loads(path.read_text())
         results = [entry if isinstance(entry, dict) else None for entry in outcome["results"]][:count]
-        float(outcome["started"]), float(outcome["finished"])
+        timing = {"start": round(float(outcome["started"]) - asked, 3),
+                  "exit": round(seen - float(outcome["finished"]), 3)}
     except (OSError, ValueError, KeyError, TypeError):  # no result, or a partial one
-        results = []
+        return [None] * count
+    if results and results[0] is not None:
+        results[0]["worker"] = timing
+        if isinstance(outcome.get("peak_rss"), int):
+            results[0]["peak_rss"] = outcome["peak_rss"]  # bytes the worker added at its peak
     return results + [None] * (count - len(results))
 
 
@@ -193,7 +182,7 @@ class Zygote:
         be started."""
         env = {k: v for k, v in task_env.items() if k not in PER_TASK_ENV}
         watch = build_owner()
-        key = (watch, _env_digest(env), uses_keras_hub(run_specs()))
+        key = (watch, _env_digest(env), _run_uses_keras_hub())
         with self._lock:
             if self._address and self._key == key and (self._proc is None or self._proc.poll() is None):
                 return self._address
@@ -249,6 +238,17 @@ class Zygote:
             proc.wait()
             return
         self._proc, self._address = proc, address
+
+
+_KERAS_HUB_BY_RUN: dict[str | None, bool] = {}
+
+
+def _run_uses_keras_hub() -> bool:
+    """:func:`uses_keras_hub` for this run's specs, worked out once per run."""
+    run = run_id()
+    if run not in _KERAS_HUB_BY_RUN:
+        _KERAS_HUB_BY_RUN[run] = uses_keras_hub(run_specs())
+    return _KERAS_HUB_BY_RUN[run]
 
 
 def uses_keras_hub(specs: list[dict[str, Any]] | None) -> bool:

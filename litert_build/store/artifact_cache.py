@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from litert_build.processes import pid_alive
 from litert_build.store.files import dumps_manifest
 from litert_build.store.remote import put_bytes, put_file, sha256_and_size
 from litert_build.store.safepath import UnsafePath, check_name, inside
 from litert_build.store.statcache import hash_file
-from litert_build.store.temps import STAGED_FILE, pid_alive, staged_name
+from litert_build.store.temps import STAGED_FILE, staged_name
 
 FORMAT = "v1"
 ENTRY = "entry.json"

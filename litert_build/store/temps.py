@@ -13,6 +13,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from litert_build.processes import pid_alive
+
 STAGED_FILE = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]{8}\.tmp$")  # .<name>.<pid>.<random>.tmp
 TEMP_FOLDER = re.compile(r"^(\d+)-[A-Za-z0-9_]+$")  # <pid>-<random>, under .litert-build/tmp
 
@@ -25,21 +27,6 @@ def staged_name(name: str) -> str:
 def temp_folder_prefix() -> str:
     """Prefix of a worker's temporary folder (``tempfile.mkdtemp(prefix=...)`` adds the rest)."""
     return f"{os.getpid()}-"
-
-
-def pid_alive(pid: int) -> bool:
-    """True while process ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def clean_stale_temps(folder: Path, pattern: re.Pattern[str] = STAGED_FILE) -> int:

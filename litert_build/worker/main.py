@@ -164,13 +164,9 @@ def main(argv: list[str]) -> int:
 
 def _memory(field: str) -> int:
     """``VmRSS`` (resident now) or ``VmHWM`` (its peak) of this process, in bytes; 0 if unknown."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    from litert_build.processes import proc_bytes
+
+    return proc_bytes("/proc/self/status", field) or 0
 
 
 def exit_now(code: int) -> None:

@@ -27,21 +27,12 @@ import os
 import sys
 from typing import Any
 
+from litert_build.processes import die_with_parent, pid_alive
+
 OUTPUT_TAIL = 256 * 1024  # bytes of a worker's output sent back (the build shows its last lines)
 PRELOAD = ("tensorflow", "keras", "numpy", "ai_edge_litert.interpreter", "keras_hub",
            "litert_build.worker.main")
 NO_KERAS_HUB = "--no-keras-hub"  # no model of the build uses KerasHub: save its import (~1.2 s)
-
-
-def die_with_parent() -> None:
-    """SIGKILL this process when its parent dies (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _preload(keras_hub: bool = True) -> None:
@@ -107,8 +98,6 @@ def serve(watch: int, keras_hub: bool = True) -> None:
     import selectors
     import socket
     import tempfile
-
-    from litert_build.store.temps import pid_alive
 
     _preload(keras_hub)
     folder = tempfile.mkdtemp(prefix="litert-build-zygote-", dir="/tmp" if os.path.isdir("/tmp") else None)
