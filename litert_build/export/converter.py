@@ -100,16 +100,18 @@ def convert_saved_model(
     representative: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """One conversion of the SavedModel in ``folder`` (``kind`` and, for int8, ``io``)."""
-    import tensorflow as tf
-
     check_converter_options(options, model, variant)
-    converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE_KEY])
+    from litert_build.export.lean_converter import saved_model_converter
+
+    converter = saved_model_converter(folder, SIGNATURE_KEY)
     return _run(converter, options, quantization, representative)
 
 
 def _run(converter, options: dict[str, Any], quantization: Quantization,
          representative: list[dict[str, Any]] | None) -> bytes:
     import tensorflow as tf
+
+    from litert_build.export import lean_converter
 
     converter.target_spec.supported_ops = [
         tf.lite.OpsSet.TFLITE_BUILTINS,
@@ -137,7 +139,7 @@ def _run(converter, options: dict[str, Any], quantization: Quantization,
             tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         ]
     try:
-        return bytes(converter.convert())
+        return lean_converter.convert(converter)
     except Exception as exc:
         message = str(exc).strip()
         unsupported = sorted(set(re.findall(r"16x8-bit not yet supported for op: '(\w+)'", message)))
