@@ -67,6 +67,16 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """``reference``: the verification inputs and the Keras model's outputs for them, computed
+    before any conversion (the model's weights may be released afterwards)."""
+
+    inputs: list[list[np.ndarray]]  # samples, each in signature order
+    origin: str  # the manifest's verification.inputs: "random", "held-out calibration", ...
+    outputs: list[dict[str, np.ndarray]]  # Keras' outputs per sample, by output name
+
+
+@dataclass(frozen=True)
 class Converted:
     """``convert`` (and ``quantize``, for ``kind: aeq``): the variant's flatbuffer."""
 

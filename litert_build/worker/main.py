@@ -34,19 +34,29 @@ from litert_build.worker.runner import doing, set_doing, set_variant, stamp_coun
 
 def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Build the variants in ``specs`` (one model) from one load and trace: a result per spec,
-    in order. An error in the shared steps raises (it is the first spec's failure)."""
+    in order. An error in the shared steps raises (it is the first spec's failure).
+
+    Every variant's calibration data and Keras reference outputs are made before the first
+    conversion; then the Keras model's weights are released (unless a variant evaluates on
+    ``eval:`` data, which calls the model later), so the converter never runs beside them."""
     from litert_build.worker.job import Job
+    from litert_build.worker.weights import release_weights
 
     jobs = [Job.from_spec(spec) for spec in specs]
     with contextlib.ExitStack() as stack:
         mark = stamp_count()
         shared = build_shared(jobs[0], stack)
         shared_steps = timings(mark)
+        prepared = [_prepare(job, shared, len(jobs) > 1) for job in jobs]
+        if not any(job.settings.eval is not None for job in jobs):
+            release_weights(shared[0].model)
         results = []
-        for job in jobs:
+        for job, (early, steps) in zip(jobs, prepared, strict=True):
             if len(jobs) > 1:
                 set_variant(job.variant)
-            results.append(_variant_result(job, shared))
+            result = early if early.get("ok") is False else _variant_result(job, shared, early)
+            result["steps"] = {**steps, **result.get("steps", {})}
+            results.append(result)
     # The shared steps are counted once, in the first variant's steps (the build records' breakdown).
     results[0]["steps"] = {**shared_steps, **results[0].get("steps", {})}
     return results
@@ -58,22 +68,43 @@ def build_shared(job, stack: contextlib.ExitStack) -> tuple:
     import keras  # noqa: F401 - timed as its own step (a warm worker has it already)
     import tensorflow  # noqa: F401
 
+    from litert_build.worker import allocator
     from litert_build.worker.steps.load import load
     from litert_build.worker.steps.save import save
     from litert_build.worker.steps.signature import signature
     from litert_build.worker.steps.trace import trace
+    from litert_build.worker.weights import weight_bytes
 
     loaded = load(job)
+    allocator.for_model(weight_bytes(loaded.model))
     inputs = signature(job, loaded)
     traced = trace(job, loaded, inputs)
     saved = save(job, loaded, traced, stack)
     return loaded, inputs, traced, saved
 
 
-def build_variant(job, shared: tuple) -> str:
-    """One variant from the shared records: its one-line summary. The steps are imported here,
-    inside the error handling: a failing import is reported."""
+def _prepare(job, shared: tuple, several: bool) -> tuple[dict[str, Any], dict[str, float]]:
+    """(``{"calibration": ..., "reference": ...}``, or this variant's failure; the steps' times):
+    what a variant needs from the Keras model, before any conversion."""
     from litert_build.worker.steps.calibrate import calibrate
+    from litert_build.worker.steps.reference import reference
+
+    _, inputs, traced, _ = shared
+    if several:
+        set_variant(job.variant)
+    mark = stamp_count()
+    try:
+        calibration = calibrate(job, inputs)
+        prepared = {"calibration": calibration, "reference": reference(job, traced, calibration, inputs)}
+    except Exception as exc:  # noqa: BLE001 - reported as this variant's failure
+        prepared = failure(exc, job.model, job.variant, job.root)
+    return prepared, timings(mark)
+
+
+def build_variant(job, shared: tuple, prepared: dict[str, Any]) -> str:
+    """One variant from the shared records and its own calibration and reference outputs: its
+    one-line summary. The steps are imported here, inside the error handling: a failing import is
+    reported."""
     from litert_build.worker.steps.check_ops import check_ops
     from litert_build.worker.steps.convert import convert
     from litert_build.worker.steps.describe import describe, summary
@@ -83,23 +114,23 @@ def build_variant(job, shared: tuple) -> str:
     from litert_build.worker.steps.write import write
 
     loaded, inputs, traced, saved = shared
-    calibration = calibrate(job, inputs)
+    calibration = prepared["calibration"]
     converted = convert(job, saved, calibration)
     if KINDS[job.kind].pipeline == "quantize":
         converted = quantize(job, converted, calibration)
     ops = check_ops(job, converted)
-    verification = verify(job, converted, traced, ops, calibration, inputs)
+    verification = verify(job, converted, traced, ops, prepared["reference"])
     evaluation = evaluate(job, converted, inputs, traced) if should_evaluate(job, verification) else None
     described = describe(job, loaded, inputs, traced, calibration, converted, ops, verification, evaluation)
     write(job, described)
     return summary(described.manifest)
 
 
-def _variant_result(job, shared: tuple) -> dict[str, Any]:
+def _variant_result(job, shared: tuple, prepared: dict[str, Any]) -> dict[str, Any]:
     """:func:`build_variant`'s result entry: a failure is this variant's alone."""
     mark = stamp_count()
     try:
-        return {"ok": True, "summary": build_variant(job, shared), "steps": timings(mark)}
+        return {"ok": True, "summary": build_variant(job, shared, prepared), "steps": timings(mark)}
     except Exception as exc:  # noqa: BLE001 - reported as this variant's failure
         return failure(exc, job.model, job.variant, job.root)
 

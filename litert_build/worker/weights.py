@@ -53,3 +53,47 @@ def _to_numpy(variable: Any):
     if hasattr(tensor, "numpy"):  # TensorFlow: numpy 2 warns on its tensors' __array__
         return tensor.numpy()
     return keras.ops.convert_to_numpy(tensor)
+
+
+def weight_bytes(model: Any) -> int:
+    """How many bytes ``model``'s weights hold."""
+    total = 0
+    for variable in model.weights:
+        count = 1
+        for d in variable.shape:
+            count *= int(d)
+        total += count * _itemsize(variable)
+    return total
+
+
+def _itemsize(variable: Any) -> int:
+    import numpy as np
+
+    try:
+        return np.dtype(str(variable.dtype)).itemsize
+    except TypeError:
+        return 4  # bfloat16 and other non-NumPy types: an upper bound is enough here
+
+
+def release_weights(model: Any) -> int:
+    """Free the memory of ``model``'s weights in place (each variable's value becomes a scalar);
+    the bytes freed. The model cannot be called afterwards: the worker does this once the
+    reference outputs are computed and the SavedModel the converter reads is written, so that the
+    converter does not run beside a second copy of the weights (issue 16)."""
+    import tensorflow as tf
+
+    freed = 0
+    for variable in model.weights:
+        handle = getattr(getattr(variable, "_value", None), "handle", None)
+        if handle is None:
+            continue
+        dtype = tf.as_dtype(variable._value.dtype)
+        size = 1
+        for d in variable.shape:
+            size *= int(d)
+        freed += size * dtype.size
+        tf.raw_ops.AssignVariableOp(resource=handle, value=tf.zeros([], dtype), validate_shape=False)
+    from litert_build.worker.allocator import give_back
+
+    give_back()
+    return freed

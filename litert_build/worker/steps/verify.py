@@ -6,19 +6,18 @@ import re
 from typing import Any
 
 from litert_build.errors import ConversionError, VerificationError
-from litert_build.worker.intermediate import Calibration, CheckedOps, Converted, ModelInputs, Traced
+from litert_build.worker.intermediate import CheckedOps, Converted, Reference, Traced
 from litert_build.worker.job import Job
 from litert_build.worker.runner import step
 
 
 @step("verifying the artifact against Keras")
 def verify(job: Job, converted: Converted, traced: Traced, ops: CheckedOps,
-           calibration: Calibration | None, inputs: ModelInputs) -> dict[str, Any]:
+           reference: Reference) -> dict[str, Any]:
     """The manifest's ``verification`` record (see :func:`litert_build.worker.verify.verify`):
-    skipped for Flex artifacts, which the stock runtime cannot run; on held-out calibration
-    samples when there are calibration data, else on seeded random inputs (valid ones for KerasHub,
-    from the registry's hints). An int16x8 artifact whose ops have no 16x8 kernel fails with what to
-    do instead."""
+    skipped for Flex artifacts, which the stock runtime cannot run; else the artifact's outputs
+    against the Keras outputs of the ``reference`` step. An int16x8 artifact whose ops have no 16x8
+    kernel fails with what to do instead."""
     from litert_build.worker.verify import STOCK_RUNTIME, skipped
     from litert_build.worker.verify import verify as verify_artifact
 
@@ -28,10 +27,9 @@ def verify(job: Job, converted: Converted, traced: Traced, ops: CheckedOps,
             f"the stock runtime ({STOCK_RUNTIME}) does not include"
         )
     settings = job.settings
-    samples, origin = _verification_inputs(calibration, settings.verify.samples)
     try:
-        return verify_artifact(converted.flatbuffer, traced.serving, settings.verify, samples, origin,
-                               inputs.hints)
+        return verify_artifact(converted.flatbuffer, traced.serving, settings.verify, reference.inputs,
+                               reference.origin, expected=reference.outputs)
     except VerificationError as exc:
         failed = re.findall(r"\((\w+)\) failed to (?:prepare|invoke)", str(exc))
         if settings.kind == "int16x8" and failed:
@@ -41,13 +39,3 @@ def verify(job: Job, converted: Converted, traced: Traced, ops: CheckedOps,
             ) from exc
         raise
 
-
-def _verification_inputs(calibration: Calibration | None, count: int) -> tuple[list | None, str]:
-    """(inputs, their origin): the held-out calibration samples; every calibration sample when
-    none was held out (and the origin says so); None (seeded random inputs) without calibration."""
-    if calibration and calibration.held_out:
-        return calibration.held_out, "held-out calibration"
-    if calibration:
-        inputs = [list(r.values()) for r in calibration.representative]
-        return inputs[:count], "calibration (none held out)"
-    return None, "random"
