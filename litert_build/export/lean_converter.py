@@ -20,13 +20,15 @@ change the bytes; one pack of the object equals the two packs TensorFlow does, b
 a function of the object and unpacking a packed object gives the same object back.
 ``tests/e2e/test_lean_converter.py`` checks the result byte for byte against the stock path.
 TensorFlow's private names used here are looked up when a conversion starts: if one is missing
-(another TensorFlow), the stock path runs instead.
+(another TensorFlow), the stock path runs instead; ``LITERT_BUILD_STOCK_CONVERTER=1`` asks for it
+(the tests compare both).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -56,18 +58,19 @@ def convert(converter) -> bytes:
     """``converter.convert()`` with one unpack and one pre-sized pack after the C++ converter
     (see the module's docstring); the stock ``convert()`` where that does not apply."""
     lite = _lite()
-    lean = (lite is not None and isinstance(converter, lite.TFLiteSavedModelConverterV2)
-            and not converter._experimental_use_buffer_offset)
-    if not lean:
+    if lite is None or not isinstance(converter, lite.TFLiteSavedModelConverterV2):
         return converter.convert()
-    keep_metadata = not converter.exclude_conversion_metadata
+    offsets = converter._experimental_use_buffer_offset
+    excluded = converter.exclude_conversion_metadata
     converter.exclude_conversion_metadata = True
     try:
         with _patched(lite, converter.saved_model_dir):
             converted = converter.convert()
     finally:
-        converter.exclude_conversion_metadata = not keep_metadata
-    packed = _finish(lite, converted, converter._metadata if keep_metadata else None)
+        converter.exclude_conversion_metadata = excluded
+    if offsets:  # TensorFlow de-duplicates nothing and adds no metadata in this layout
+        return converted
+    packed = _finish(lite, converted, None if excluded else converter._metadata)
     del converted
     # The stock interpreter's wrapper takes bytes only: one copy, made after the converter's own
     # copies are gone.
@@ -75,9 +78,12 @@ def convert(converter) -> bytes:
 
 
 def _lite():
-    """TensorFlow's ``lite`` module if it has every private name this module uses, else None."""
+    """TensorFlow's ``lite`` module if it has every private name this module uses, else None (also
+    when ``LITERT_BUILD_STOCK_CONVERTER=1``)."""
     from tensorflow.lite.python import lite
 
+    if os.environ.get("LITERT_BUILD_STOCK_CONVERTER") == "1":
+        return None
     needed = ("TFLiteSavedModelConverterV2", "TFLiteConverterBase", "_load",
               "_deduplicate_readonly_buffers", "_check_model_use_buffer_offset",
               "_get_sparsity_modes", "_get_model_hash", "_populate_conversion_metadata",
@@ -105,9 +111,9 @@ def _finish(lite, converted: bytes, metadata: Any) -> bytes | bytearray:
     from tensorflow.lite.tools import flatbuffer_utils
 
     size_hint = len(converted) + BUILDER_SLACK
-    model = flatbuffer_utils.convert_bytearray_to_object(converted)
-    if lite._check_model_use_buffer_offset(model):
+    if uses_buffer_offsets(converted):
         return converted  # the converter wrote buffers past the flatbuffer: TF leaves it as is
+    model = flatbuffer_utils.convert_bytearray_to_object(converted)
     deduplicate(model)
     if metadata is not None:
         metadata.options.modelOptimizationModes.extend(lite._get_sparsity_modes(model))
@@ -115,6 +121,16 @@ def _finish(lite, converted: bytes, metadata: Any) -> bytes | bytearray:
         model = lite._populate_conversion_metadata(model, metadata)
     del converted
     return pack(model, size_hint)
+
+
+def uses_buffer_offsets(flatbuffer: bytes) -> bool:
+    """Whether the converter wrote the constant buffers after the flatbuffer, addressed by
+    offset (its layout past 2 GB, or with ``experimental_use_buffer_offset``): the model's
+    ``buffer_location`` metadata entry, as TensorFlow checks it."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    return any(model.Metadata(i).Name() == b"buffer_location" for i in range(model.MetadataLength()))
 
 
 def pack(model: Any, size_hint: int) -> bytearray:

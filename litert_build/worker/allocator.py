@@ -15,7 +15,7 @@ import ctypes
 import ctypes.util
 import functools
 
-LARGE_MODEL_BYTES = 256 * 2**20
+LARGE_MODEL_BYTES = 100 * 2**20
 MMAP_THRESHOLD = 4 * 2**20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, <malloc.h>
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ def load_model(root: Path, source: dict[str, Any], safe_mode: bool, model_name: 
     import keras
 
     if source["kind"] == "keras":
-        return keras.saving.load_model(root / source["path"], compile=False, safe_mode=safe_mode)
+        path = root / source["path"]
+        with _weights_read_from_disk(path):
+            return keras.saving.load_model(path, compile=False, safe_mode=safe_mode)
     if source["kind"] == "preset":
         return _load_preset(root / source["path"], source.get("function"), model_name)
 
@@ -60,3 +64,27 @@ def _load_preset(folder: Path, task: str | None, model_name: str):
             model=model_name, field="source.task",
         )
     return cls.from_preset(str(folder))
+
+
+@contextlib.contextmanager
+def _weights_read_from_disk(path: Path) -> Iterator[None]:
+    """For a large .keras file: Keras reads its ``model.weights.h5`` into memory whole when it
+    thinks the machine has room (a second copy of the weights beside the model's own while it
+    loads); made to think otherwise, it extracts the file beside the .keras file (a temporary
+    folder it removes) and reads one weight at a time from there (issue 16)."""
+    from litert_build.worker.allocator import LARGE_MODEL_BYTES
+
+    try:
+        from keras.src.saving import saving_lib
+    except ImportError:  # another Keras layout: load as it does
+        saving_lib = None
+    if saving_lib is None or not hasattr(saving_lib, "is_memory_sufficient") or (
+            not path.is_file() or path.stat().st_size < LARGE_MODEL_BYTES):
+        yield
+        return
+    original = saving_lib.is_memory_sufficient
+    saving_lib.is_memory_sufficient = lambda model: False
+    try:
+        yield
+    finally:
+        saving_lib.is_memory_sufficient = original

@@ -61,7 +61,7 @@ def common_manifest(job: Job, flatbuffer: bytes, inventory: OpInventory, verific
         "variant": job.variant,
         "kind": job.kind,
         "artifact": {"file": job.tflite.name, "size": len(flatbuffer),
-                     "sha256": hashlib.sha256(flatbuffer).hexdigest()},
+                     "sha256": hashlib.sha256(flatbuffer).hexdigest(), "layout": layout(flatbuffer)},
         "ops": inventory.to_json(),
         "flex_ops": sorted(inventory.flex),
         "inputs_xxh3": job.input_hashes,
@@ -71,6 +71,16 @@ def common_manifest(job: Job, flatbuffer: bytes, inventory: OpInventory, verific
         "verification": verification,
         "weights_sha256": weights_digest,
     }
+
+
+def layout(flatbuffer: bytes) -> str:
+    """The manifest's ``artifact.layout``: ``inline`` (every constant buffer inside the
+    flatbuffer, the format's default) or ``buffer_offsets`` (buffers after the flatbuffer,
+    addressed by offset: the converter's layout past the flatbuffer's 2 GB limit, or with
+    ``converter_options: {experimental_use_buffer_offset: true}``)."""
+    from litert_build.export.lean_converter import uses_buffer_offsets
+
+    return "buffer_offsets" if uses_buffer_offsets(flatbuffer) else "inline"
 
 
 def _quantization(job: Job, converted: Converted, ops: CheckedOps,

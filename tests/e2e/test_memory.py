@@ -1,0 +1,135 @@
+"""Issue 16, memory: the lean conversion path gives the stock converter's bytes, a large model's
+worker stays within a bound of its weights, and an artifact in the buffer-offset layout loads and
+verifies."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from shared.project import copy_example, load_json, manifest_of, run_build, run_python, write_project
+
+STOCK = {"LITERT_BUILD_STOCK_CONVERTER": "1", "LITERT_BUILD_CACHE": "off"}
+
+
+def artifact_digests(project: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((project / "artifacts").rglob("*.tflite"))}
+
+
+def test_example_bytes_equal_the_stock_converter(example_project, tmp_path):
+    """Every artifact of the example (float32, dynamic_range, float16, int8, int16x8, aeq), built
+    by TensorFlow's own from_saved_model().convert(), is byte for byte what the lean path made."""
+    stock = copy_example(tmp_path / "stock")
+    run = run_build(stock, env=STOCK)
+    assert run.returncode == 0, run.output
+    ours = artifact_digests(example_project)
+    assert len(ours) >= 6
+    assert artifact_digests(stock) == ours
+
+
+def test_kerashub_bytes_equal_the_stock_converter(tmp_path):
+    """A KerasHub task (GPT-2 causal LM from a local preset, float32 and dynamic_range): same bytes
+    from the stock converter and the lean path."""
+    manifest = """schema: 1
+models:
+  gpt2:
+    version: "1"
+    source: {preset: presets/gpt2_tiny}
+    sequence_length: 8
+    variants: {float32: {}, dynamic_range: {}}
+"""
+    make = """
+import keras, keras_hub
+keras.utils.set_random_seed(0)
+vocab = {"<|endoftext|>": 0, "a": 1, "b": 2, "\\u0120a": 3, "\\u0120b": 4, "ab": 5}
+tok = keras_hub.models.GPT2Tokenizer(vocabulary=vocab, merges=["a b"])
+pre = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer=tok, sequence_length=8)
+bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=2, num_heads=2, hidden_dim=16,
+                                   intermediate_dim=32, max_sequence_length=16)
+keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
+"""
+    ours = write_project(tmp_path / "ours", {"models.yaml": manifest})
+    run_python(ours, make)
+    stock = tmp_path / "stock"
+    shutil.copytree(ours, stock)
+    for project, env in ((ours, {"LITERT_BUILD_CACHE": "off"}), (stock, STOCK)):
+        run = run_build(project, env=env)
+        assert run.returncode == 0, run.output
+    digests = artifact_digests(ours)
+    assert set(digests) == {"gpt2.float32.tflite", "gpt2.dynamic_range.tflite"}
+    assert artifact_digests(stock) == digests
+
+
+BIG_MODEL = """
+import sys, keras
+keras.utils.set_random_seed(0)
+x = keras.Input((2048,), name="x")
+h = x
+for _ in range(12):  # 12 x 2048 x 2048 float32: 192 MiB of kernels
+    h = keras.layers.Dense(2048, activation="relu")(h)
+keras.Model(x, keras.layers.Dense(4, name="y")(h)).save("big.keras")
+"""
+
+
+def test_large_model_worker_peak_stays_within_4x_its_weights(tmp_path):
+    """A ~200 MB float32 model (saved .keras): the worker's peak growth above its start (a warm
+    worker starts with TensorFlow imported) stays under 4x the weight bytes, with 10% for noise.
+    Measured: 6.35x before issue 16's lean path, 3.7x after (TensorFlow's C++ converter alone
+    holds about 2.85x; issue 16's 3x goal needs stand-in weights, not done yet). Keeping the Keras
+    weights alive during conversion, or any other extra copy, fails this."""
+    project = write_project(tmp_path / "big", {"models.yaml": """schema: 1
+models:
+  big: {version: "1", source: {keras: big.keras}, variants: {float32: {}}}
+"""})
+    run_python(project, BIG_MODEL)
+    run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
+    assert run.returncode == 0, run.output
+    record = load_json(project / ".litert-build/builds/big.float32.json")
+    weights = 12 * 2048 * 2048 * 4
+    assert record["peak_rss"] > weights  # measured: the worker held the weights at least once
+    assert record["peak_rss"] <= 4.0 * 1.10 * weights, record["peak_rss"] / weights
+    meta = manifest_of(project, "big")
+    assert meta["artifact"]["layout"] == "inline"
+    assert meta["verification"]["status"] == "passed"
+
+
+def test_buffer_offset_layout_loads_and_verifies(tmp_path):
+    """A small model forced into the layout the converter uses past 2 GB (buffers after the
+    flatbuffer, by offset): the manifest says so, it verified, and the stock interpreter runs it
+    from the file and from memory with the same outputs as the inline layout."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    project = write_project(tmp_path / "offsets", {"models.yaml": """schema: 1
+models:
+  small:
+    version: "1"
+    source: {keras: small.keras}
+    variants:
+      float32: {}
+      offsets: {kind: float32, converter_options: {experimental_use_buffer_offset: true}}
+"""})
+    run_python(project, """
+import keras
+keras.utils.set_random_seed(0)
+x = keras.Input((64,), name="x")
+h = keras.layers.Dense(256, activation="relu")(x)
+keras.Model(x, keras.layers.Dense(8, name="y")(h)).save("small.keras")
+""")
+    run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
+    assert run.returncode == 0, run.output
+    inline, offsets = manifest_of(project, "small"), manifest_of(project, "small", "offsets")
+    assert inline["artifact"]["layout"] == "inline"
+    assert offsets["artifact"]["layout"] == "buffer_offsets"
+    assert offsets["verification"]["status"] == "passed"
+    folder = project / "artifacts/small/1"
+    sample = np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32)
+    outputs = []
+    for path, content in ((folder / "small.float32.tflite", None), (folder / "small.offsets.tflite", None),
+                          (None, (folder / "small.offsets.tflite").read_bytes())):
+        interpreter = (Interpreter(model_path=str(path)) if path else Interpreter(model_content=content))
+        outputs.append(interpreter.get_signature_runner("serving_default")(x=sample)["y"])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], outputs[2])
