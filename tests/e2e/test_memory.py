@@ -5,9 +5,11 @@ verifies."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
+from shared.hub import BUILDERS, families_manifest
 from shared.project import copy_example, load_json, manifest_of, run_build, run_python, write_project
 
 STOCK = {"LITERT_BUILD_STOCK_CONVERTER": "1", "LITERT_BUILD_CACHE": "off"}
@@ -30,35 +32,20 @@ def test_example_bytes_equal_the_stock_converter(example_project, tmp_path):
 
 
 def test_kerashub_bytes_equal_the_stock_converter(tmp_path):
-    """A KerasHub task (GPT-2 causal LM from a local preset, float32 and dynamic_range): same bytes
-    from the stock converter and the lean path."""
-    manifest = """schema: 1
-models:
-  gpt2:
-    version: "1"
-    source: {preset: presets/gpt2_tiny}
-    sequence_length: 8
-    variants: {float32: {}, dynamic_range: {}}
-"""
-    make = """
-import keras, keras_hub
-keras.utils.set_random_seed(0)
-vocab = {"<|endoftext|>": 0, "a": 1, "b": 2, "\\u0120a": 3, "\\u0120b": 4, "ab": 5}
-tok = keras_hub.models.GPT2Tokenizer(vocabulary=vocab, merges=["a b"])
-pre = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer=tok, sequence_length=8)
-bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=2, num_heads=2, hidden_dim=16,
-                                   intermediate_dim=32, max_sequence_length=16)
-keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
-"""
+    """KerasHub causal LMs (tiny Gemma and Llama from their constructors, float32 and
+    dynamic_range): same bytes from the stock converter and the lean path."""
+    manifest = re.sub(r"(    source: .*\n)", r"\1    variants: {float32: {}, dynamic_range: {}}\n",
+                      families_manifest(["gemma", "llama"]))
     ours = write_project(tmp_path / "ours", {"models.yaml": manifest})
-    run_python(ours, make)
+    shutil.copy(BUILDERS, ours / "hub_families.py")
     stock = tmp_path / "stock"
     shutil.copytree(ours, stock)
     for project, env in ((ours, {"LITERT_BUILD_CACHE": "off"}), (stock, STOCK)):
         run = run_build(project, env=env)
         assert run.returncode == 0, run.output
     digests = artifact_digests(ours)
-    assert set(digests) == {"gpt2.float32.tflite", "gpt2.dynamic_range.tflite"}
+    kinds = ("float32", "dynamic_range")
+    assert set(digests) == {f"{m}.{v}.tflite" for m in ("gemma", "llama") for v in kinds}
     assert artifact_digests(stock) == digests
 
 
