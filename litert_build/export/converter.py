@@ -68,27 +68,37 @@ def check_converter_options(options: dict[str, Any], model: str, variant: str) -
 def saved_model(function, tracked: list) -> Iterator[str]:
     """A temporary SavedModel of the serving tf.function, for :func:`convert_saved_model`.
 
-    ``tracked`` are the Keras layers/models whose variables the function uses (usually
-    ``[model]``; for KerasHub tasks their layers, so that the preprocessor's tokenizer
-    tables are not saved and do not become Flex HashTable ops).
-
     Written once per model and converted once per variant, as Keras' own LiteRT export does
     (Keras' ``ExportArchive``): converting the concrete function directly keeps Keras
     variables as uninitialised resource variables (VAR_HANDLE / READ_VARIABLE ops, no weights
     in the file), while the SavedModel path freezes them into constants and keeps the named
     signature.
+
+    The endpoint alone brings the variables (and Keras' lookup tables) the function uses. Keras'
+    own export also ``track()``s the model, which writes every weight a second time (the Keras
+    variable beside the tf.Variable the function captures: twice the disk and the time, the same
+    artifact); ``tracked`` (the model; for KerasHub tasks their layers, so that the
+    preprocessor's tokenizer tables are not saved) is used only when the endpoint alone cannot
+    be saved.
     """
     import tempfile
 
     import keras
 
     with tempfile.TemporaryDirectory(prefix="litert-build-savedmodel-") as folder:
-        archive = keras.export.ExportArchive()
-        for layer in tracked:
-            archive.track(layer)
-        archive.add_endpoint(SIGNATURE_KEY, function)
-        archive.write_out(folder, verbose=False)
+        try:
+            _write_archive(keras, function, [], folder)
+        except Exception:  # noqa: BLE001 - e.g. an untracked resource: save it as Keras does
+            _write_archive(keras, function, tracked, folder)
         yield folder
+
+
+def _write_archive(keras, function, tracked: list, folder: str) -> None:
+    archive = keras.export.ExportArchive()
+    for layer in tracked:
+        archive.track(layer)
+    archive.add_endpoint(SIGNATURE_KEY, function)
+    archive.write_out(folder, verbose=False)
 
 
 def convert_saved_model(
