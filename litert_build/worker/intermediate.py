@@ -55,6 +55,9 @@ class Saved:
 
     folder: str
     float32: bytes | None = None
+    standin_folder: str | None = None  # the SavedModel traced with stand-in weights, if any
+    standins: dict = field(default_factory=dict)  # id(variable) -> export.standin.StandIn
+    scratch: Path | None = None  # where the stand-ins' data and assembled artifacts go
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Converted:
     flatbuffer: bytes  # the artifact
     float32: bytes  # the float32 conversion of the same SavedModel (the artifact itself for float32)
     aeq: dict[str, Any] | None = None  # quantization.ai_edge_quantizer: what the recipe quantized
+    stand_ins: int = 0  # weights written after conversion (export/standin.py), 0: the converter's
 
     @property
     def float32_size(self) -> int:

@@ -18,6 +18,7 @@ built again alone, so their messages name them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ from typing import Any
 os.environ["KERAS_BACKEND"] = "tensorflow"  # before Keras is imported, whatever saved the model
 
 from litert_build.config.kinds import KINDS  # noqa: E402
-from litert_build.errors import LiteRTBuildError, ManifestError  # noqa: E402
+from litert_build.errors import LiteRTBuildError, ManifestError, VerificationError  # noqa: E402
 from litert_build.worker.runner import doing, set_doing, set_variant, stamp_count, timings  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     jobs = [Job.from_spec(spec) for spec in specs]
     with contextlib.ExitStack() as stack:
         mark = stamp_count()
-        shared = build_shared(jobs[0], stack)
+        shared = build_shared(jobs[0], stack, any(job.kind == "float32" for job in jobs))
         shared_steps = timings(mark)
         prepared = [_prepare(job, shared, len(jobs) > 1) for job in jobs]
         if not any(job.settings.eval is not None for job in jobs):
@@ -62,12 +63,14 @@ def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def build_shared(job, stack: contextlib.ExitStack) -> tuple:
-    """The steps every variant of a model shares: load, signature, trace, save."""
+def build_shared(job, stack: contextlib.ExitStack, float32: bool = False) -> tuple:
+    """The steps every variant of a model shares: load, signature, trace, save (with stand-in
+    weights too when a ``float32`` variant is built from a large model)."""
     set_doing("importing TensorFlow and Keras")
     import keras  # noqa: F401 - timed as its own step (a warm worker has it already)
     import tensorflow  # noqa: F401
 
+    from litert_build.export import standin
     from litert_build.worker import allocator
     from litert_build.worker.steps.load import load
     from litert_build.worker.steps.save import save
@@ -76,10 +79,11 @@ def build_shared(job, stack: contextlib.ExitStack) -> tuple:
     from litert_build.worker.weights import weight_bytes
 
     loaded = load(job)
-    allocator.for_model(weight_bytes(loaded.model))
+    size = weight_bytes(loaded.model)
+    allocator.for_model(size)
     inputs = signature(job, loaded)
     traced = trace(job, loaded, inputs)
-    saved = save(job, loaded, traced, stack)
+    saved = save(job, loaded, traced, stack, standins=float32 and standin.enabled(size))
     return loaded, inputs, traced, saved
 
 
@@ -119,7 +123,17 @@ def build_variant(job, shared: tuple, prepared: dict[str, Any]) -> str:
     if KINDS[job.kind].pipeline == "quantize":
         converted = quantize(job, converted, calibration)
     ops = check_ops(job, converted)
-    verification = verify(job, converted, traced, ops, prepared["reference"])
+    try:
+        verification = verify(job, converted, traced, ops, prepared["reference"])
+    except VerificationError as exc:
+        if not converted.stand_ins:
+            raise
+        # A layout export/standin.py mapped wrongly: the usual conversion decides.
+        print(f"  {job.model}:{job.variant}: the stand-in artifact failed verification ({exc}); "
+              "converting as usual", flush=True)
+        converted = convert(job, dataclasses.replace(saved, standin_folder=None), calibration)
+        ops = check_ops(job, converted)
+        verification = verify(job, converted, traced, ops, prepared["reference"])
     evaluation = evaluate(job, converted, inputs, traced) if should_evaluate(job, verification) else None
     described = describe(job, loaded, inputs, traced, calibration, converted, ops, verification, evaluation)
     write(job, described)

@@ -26,6 +26,33 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
     variant = None
     if KINDS[settings.kind].pipeline != "quantize" and settings.kind != "float32":
         variant = run(Quantization(settings.kind, settings.io))
-    if saved.float32 is None:
+    stand_ins = 0
+    if settings.kind == "float32" and saved.standin_folder:
+        variant = _with_standins(job, saved, options)
+        stand_ins = len(saved.standins) if variant is not None else 0
+    if saved.float32 is None and (variant is None or settings.kind != "float32"):
         saved.float32 = run(Quantization("float32"))
-    return Converted(flatbuffer=variant or saved.float32, float32=saved.float32)
+    flatbuffer = variant or saved.float32
+    return Converted(flatbuffer=flatbuffer, float32=saved.float32 or flatbuffer, stand_ins=stand_ins)
+
+
+def _with_standins(job: Job, saved: Saved, options: dict) -> bytes | None:
+    """float32 from the stand-in SavedModel, the real weights written in afterwards; None (and a
+    line on the console) when the converted model cannot be mapped back."""
+    from litert_build.export import standin
+    from litert_build.export.converter import Quantization, convert_saved_model
+
+    converted = convert_saved_model(saved.standin_folder, {**options, "experimental_use_buffer_offset": True},
+                                    job.model, job.variant, Quantization("float32"))
+    target = saved.scratch / f"{job.variant}.tflite"
+    try:
+        standin.assemble(converted, saved.standins, target)
+    except standin.StandInError as exc:
+        print(f"  {job.model}:{job.variant}: stand-in weights not used ({exc}); converting as usual",
+              flush=True)
+        return None
+    finally:
+        del converted
+    data = target.read_bytes()
+    target.unlink()
+    return data

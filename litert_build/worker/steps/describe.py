@@ -38,6 +38,7 @@ def describe(job: Job, loaded: LoadedModel, inputs: ModelInputs, traced: Traced,
         "input_signature_origin": inputs.signature.origin,
         "output_names_origin": serving.output_names_origin,
         "eval": evaluation,
+        "stand_in_weights": converted.stand_ins or None,
         "kerashub": ({**(inputs.hub.record if inputs.hub else {"task": type(loaded.model).__name__}),
                       "rewrites": traced.rewrites} if loaded.from_hub else None),
     })

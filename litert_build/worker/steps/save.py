@@ -11,13 +11,40 @@ from litert_build.worker.runner import step
 
 
 @step("saving the traced model")
-def save(job: Job, loaded: LoadedModel, traced: Traced, stack: contextlib.ExitStack) -> Saved:
+def save(job: Job, loaded: LoadedModel, traced: Traced, stack: contextlib.ExitStack,
+         standins: bool = False) -> Saved:
     """Write the SavedModel every conversion starts from (removed when ``stack`` closes). KerasHub
     tasks track their layers, not the task object (see
-    :func:`litert_build.export.kerashub.tracked_layers`)."""
+    :func:`litert_build.export.kerashub.tracked_layers`). With ``standins`` (float32 variants of a
+    large model, :mod:`litert_build.export.standin`), also the large weights' data and a second
+    SavedModel traced with splat stand-ins for them."""
     from litert_build.export.converter import saved_model
     from litert_build.export.kerashub import tracked_layers
 
     model = loaded.model
     tracked = tracked_layers(model) if loaded.from_hub else [model]
-    return Saved(stack.enter_context(saved_model(traced.serving.tf_function, tracked)))
+    saved = Saved(stack.enter_context(saved_model(traced.serving.tf_function, tracked)))
+    if standins:
+        _save_standins(loaded, traced, stack, saved, tracked)
+    return saved
+
+
+def _save_standins(loaded: LoadedModel, traced: Traced, stack: contextlib.ExitStack, saved: Saved,
+                   tracked: list) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from litert_build.export import standin
+    from litert_build.export.converter import saved_model
+    from litert_build.export.kerashub_rewrites import graph_rewrites
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="litert-build-standins-")))
+    variables = list(loaded.model.weights)
+    equations = standin.einsum_equations(loaded.model)
+    saved.standins = standin.dump_weights(variables, folder / "weights", equations)
+    if not saved.standins:
+        return
+    context = (lambda: graph_rewrites(loaded.model)) if loaded.from_hub else contextlib.nullcontext
+    function = standin.standin_function(traced.serving, variables, saved.standins, context)
+    saved.standin_folder = stack.enter_context(saved_model(function, tracked))
+    saved.scratch = folder
