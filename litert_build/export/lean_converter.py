@@ -18,7 +18,7 @@ times over (measured for issue 16 on a 400 MB Dense stack: +2 GB over TensorFlow
 The flatbuffer builder aligns relative to the end of its buffer, so its initial size does not
 change the bytes; one pack of the object equals the two packs TensorFlow does, because packing is
 a function of the object and unpacking a packed object gives the same object back.
-``tests/e2e/test_lean_converter.py`` checks the result byte for byte against the stock path.
+``tests/e2e/test_conversion_memory.py`` checks the result byte for byte against the stock path.
 TensorFlow's private names used here are looked up when a conversion starts: if one is missing
 (another TensorFlow), the stock path runs instead; ``LITERT_BUILD_STOCK_CONVERTER=1`` asks for it
 (the tests compare both).
