@@ -18,16 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-SAVE = """
-import sys, keras, numpy as np
-keras.utils.set_random_seed(0)
-width, depth = int(sys.argv[1]), int(sys.argv[2])
-x = keras.Input((width,), name="x")
-h = x
-for i in range(depth):
-    h = keras.layers.Dense(width, activation="relu")(h)
-keras.Model(x, keras.layers.Dense(10, name="y")(h)).save("model.keras")
-"""
+from memory import SAVE  # the same seeded Dense stack, saved as model.keras
 
 MANIFEST = """schema: 1
 models:
