@@ -85,9 +85,8 @@ def _lite():
     if os.environ.get("LITERT_BUILD_STOCK_CONVERTER") == "1":
         return None
     needed = ("TFLiteSavedModelConverterV2", "TFLiteConverterBase", "_load",
-              "_deduplicate_readonly_buffers", "_check_model_use_buffer_offset",
-              "_get_sparsity_modes", "_get_model_hash", "_populate_conversion_metadata",
-              "_parse_saved_model_with_debug_info")
+              "_deduplicate_readonly_buffers", "_get_sparsity_modes", "_get_model_hash",
+              "_populate_conversion_metadata", "_parse_saved_model_with_debug_info")
     return lite if all(hasattr(lite, name) for name in needed) else None
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,18 +130,16 @@ def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> No
     by_value = {struct.pack("<f", s.value): s for s in standins.values()}
     fc_weights = _fully_connected_weight_buffers(model, schema)
     buffers = [model.Buffers(i) for i in range(model.BuffersLength())]
-    offsets = [b.Offset() for b in buffers]
-    shapes = _buffer_shapes(model, {i for i, b in enumerate(buffers) if offsets[i] > 1 and b.Size()})
-    if not any(offsets):
+    with_data = {i: b for i, b in enumerate(buffers) if b.Offset() > 1 and b.Size()}
+    if not with_data:
         raise StandInError("the converter did not write buffer offsets")
-    head = bytearray(converted[: min(o for o in offsets if o > 1)])
-    plan: list[tuple[int, Any]] = []  # (buffer index, source) in index order
+    shapes = _buffer_shapes(model, set(with_data))
+    head = bytearray(converted[: min(b.Offset() for b in with_data.values())])
+    plan: list[tuple[Any, Any]] = []  # per buffer with data, in index order: what to write
     position = _aligned(len(head))
     used: set[int] = set()
-    for index, (buffer, offset) in enumerate(zip(buffers, offsets, strict=True)):
-        size = buffer.Size()
-        if offset <= 1 or size == 0:
-            continue
+    for index, buffer in with_data.items():
+        offset, size = buffer.Offset(), buffer.Size()
         standin = by_value.get(bytes(converted[offset: offset + 4])) if size >= 4 else None
         if standin is not None and _is_splat(converted, offset, size):
             source = (standin, _layout(standin, shapes.get(index), index in fc_weights, size))
@@ -150,18 +147,18 @@ def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> No
         else:
             source = (offset, size)
         _set_offset(head, buffer, position)
-        plan.append((index, source))
+        plan.append(source)
         position = _aligned(position + size)
     if len(used) != len(standins):
         raise StandInError(f"{len(standins) - len(used)} stand-in weight(s) not found in the converted model")
     with open(target, "wb") as out:
         out.write(head)
-        for _, source in plan:
+        for source in plan:
             out.write(b"\0" * (_aligned(out.tell()) - out.tell()))
             if isinstance(source[0], StandIn):
                 standin, transform = source
                 weights = np.load(standin.path, mmap_mode="r")
-                out.write(np.ascontiguousarray(transform(weights), dtype="<f4").tobytes())
+                out.write(np.ascontiguousarray(transform(weights), dtype="<f4").data)
                 del weights
             else:
                 offset, size = source
@@ -258,14 +255,3 @@ def _set_offset(head: bytearray, buffer, position: int) -> None:
         raise StandInError("a buffer's offset field is absent")
     struct.pack_into("<Q", head, buffer._tab.Pos + field, position)
 
-
-@contextlib.contextmanager
-def scratch(folder: Path) -> Iterator[Path]:
-    """A folder for the dumped weights, removed afterwards."""
-    import shutil
-
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

@@ -106,21 +106,17 @@ def verify(
     flatbuffer: bytes,
     serving: ServingFunction,
     gate: Verify,
-    inputs: list[list[np.ndarray]] | None = None,
-    inputs_origin: str = "random",
-    hints: InputHints | None = None,
-    expected: list[dict[str, Any]] | None = None,
+    inputs: list[list[np.ndarray]],
+    inputs_origin: str,
+    expected: list[dict[str, np.ndarray]],
 ) -> dict[str, Any]:
-    """Run the artifact and the Keras model on ``inputs`` (default: seeded random inputs) and
-    check every output with the ``verify`` settings' metric; the manifest's ``verification``
-    record, or a VerificationError listing every output that fails. ``expected``: the Keras
-    model's outputs for ``inputs``, computed earlier (:func:`keras_outputs`), so that the model's
-    weights may be gone by now."""
+    """Run the artifact on ``inputs`` and check every output against ``expected`` (the Keras
+    model's outputs for them, computed before conversion by :func:`keras_outputs`, so that the
+    model's weights may be gone by now) with the ``verify`` settings' metric; the manifest's
+    ``verification`` record, or a VerificationError listing every output that fails."""
     metric = gate.metric or "allclose"
     atol, rtol = float(gate.atol or 0.0), float(gate.rtol or 0.0)
     min_sqnr = gate.min_sqnr_db
-    if inputs is None:
-        inputs = random_inputs(serving, gate.samples, gate.seed, gate.int_range, hints)
     got, want = _run_both(flatbuffer, serving, inputs, expected)
     outputs, failures = {}, []
     for name in serving.output_names:
@@ -157,24 +153,20 @@ def keras_outputs(serving: ServingFunction, inputs: list[list[np.ndarray]]) -> l
 
 
 def _run_both(flatbuffer: bytes, serving: ServingFunction, inputs: list[list[np.ndarray]],
-              reference: list[dict[str, Any]] | None = None,
+              reference: list[dict[str, np.ndarray]],
               ) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
-    """(LiteRT's outputs, Keras' outputs) by output name, one float64 array per sample; an
-    output missing from the artifact or of another shape fails. Keras' outputs are
-    ``reference`` when given, else the model is called here."""
-    import keras
-
+    """(LiteRT's outputs, Keras' outputs from ``reference``) by output name, one float64 array per
+    sample; an output missing from the artifact or of another shape fails."""
     runner = LiteRTRunner(flatbuffer, serving.signature.names)
     got: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
     want: dict[str, list[np.ndarray]] = {name: [] for name in serving.output_names}
-    for index, arrays in enumerate(inputs):
+    for arrays, expected in zip(inputs, reference, strict=True):
         result = runner(arrays)
-        expected = reference[index] if reference is not None else serving.python_call(*arrays)
         for name in serving.output_names:
             if name not in result:
                 raise VerificationError(f"the artifact has no output '{name}' (it has {sorted(result)})")
             a = np.asarray(result[name], dtype=np.float64)
-            b = np.asarray(keras.ops.convert_to_numpy(expected[name]), dtype=np.float64)
+            b = np.asarray(expected[name], dtype=np.float64)
             if a.shape != b.shape:
                 raise VerificationError(
                     f"output '{name}' has shape {a.shape} in LiteRT but {b.shape} in Keras"

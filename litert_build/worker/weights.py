@@ -75,25 +75,18 @@ def _itemsize(variable: Any) -> int:
         return 4  # bfloat16 and other non-NumPy types: an upper bound is enough here
 
 
-def release_weights(model: Any) -> int:
-    """Free the memory of ``model``'s weights in place (each variable's value becomes a scalar);
-    the bytes freed. The model cannot be called afterwards: the worker does this once the
+def release_weights(model: Any) -> None:
+    """Free the memory of ``model``'s weights in place (each variable's value becomes a scalar).
+    The model cannot be called afterwards: the worker does this once the
     reference outputs are computed and the SavedModel the converter reads is written, so that the
     converter does not run beside a second copy of the weights (issue 16)."""
     import tensorflow as tf
 
-    freed = 0
-    for variable in model.weights:
-        handle = getattr(getattr(variable, "_value", None), "handle", None)
-        if handle is None:
-            continue
-        dtype = tf.as_dtype(variable._value.dtype)
-        size = 1
-        for d in variable.shape:
-            size *= int(d)
-        freed += size * dtype.size
-        tf.raw_ops.AssignVariableOp(resource=handle, value=tf.zeros([], dtype), validate_shape=False)
     from litert_build.worker.allocator import give_back
 
+    for variable in model.weights:
+        handle = getattr(getattr(variable, "_value", None), "handle", None)
+        if handle is not None:
+            tf.raw_ops.AssignVariableOp(resource=handle, value=tf.zeros([], variable._value.dtype),
+                                        validate_shape=False)
     give_back()
-    return freed

@@ -23,17 +23,16 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
         return convert_saved_model(saved.folder, options, job.model, job.variant, quantization,
                                    representative)
 
+    if settings.kind == "float32" and saved.standin_folder:
+        flatbuffer = _with_standins(job, saved, options)
+        if flatbuffer is not None:
+            return Converted(flatbuffer=flatbuffer, float32=flatbuffer, stand_ins=len(saved.standins))
     variant = None
     if KINDS[settings.kind].pipeline != "quantize" and settings.kind != "float32":
         variant = run(Quantization(settings.kind, settings.io))
-    stand_ins = 0
-    if settings.kind == "float32" and saved.standin_folder:
-        variant = _with_standins(job, saved, options)
-        stand_ins = len(saved.standins) if variant is not None else 0
-    if saved.float32 is None and (variant is None or settings.kind != "float32"):
+    if saved.float32 is None:
         saved.float32 = run(Quantization("float32"))
-    flatbuffer = variant or saved.float32
-    return Converted(flatbuffer=flatbuffer, float32=saved.float32 or flatbuffer, stand_ins=stand_ins)
+    return Converted(flatbuffer=variant or saved.float32, float32=saved.float32)
 
 
 def _with_standins(job: Job, saved: Saved, options: dict) -> bytes | None:
