@@ -48,7 +48,7 @@ def tree_pids(root: int) -> list[int]:
     return pids
 
 
-def _rss_pss_kib(pid: int) -> tuple[int, int]:
+def rss_pss_kib(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of one process in KiB; (0, 0) once it has gone. PSS splits pages shared by
     forks (the zygote's children share its TensorFlow pages) among them, so the sum of PSS over a
     tree is its real footprint, while the sum of RSS counts shared pages once per process."""
@@ -108,7 +108,7 @@ class TreeMemory:
             pids = tree_pids(self.root)
             rss = pss = 0
             for pid in pids:
-                r, p = _rss_pss_kib(pid)
+                r, p = rss_pss_kib(pid)
                 rss, pss = rss + r, pss + p
                 ticks = _cpu_ticks(pid)
                 if ticks is not None:

@@ -20,7 +20,7 @@ this checkout's litert_build first on PYTHONPATH:
 
 Every run's whole process tree (the root and every descendant, found from /proc/*/stat's ppid,
 plus anything left in its process group) is sampled every 0.1 s from a thread: the sum of RSS
-(VmRSS of /proc/PID/status: counts pages shared by forks, e.g. the zygote's TensorFlow, once per
+(Rss of /proc/PID/smaps_rollup, or statm: counts pages shared by forks, e.g. the zygote's TensorFlow, once per
 process) and the sum of PSS (/proc/PID/smaps_rollup: shared pages split, the real footprint;
 RSS where unreadable). Printed: peak RSS sum, peak PSS sum, their ratio to the weight bytes, wall
 seconds (process start to exit, TensorFlow's import included on both sides), and for ours the
@@ -56,12 +56,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _throughput_measure import rss_pss_kib
+
+from litert_build.build.memory import parse_size as memory_size
+from litert_build.processes import proc_bytes
+
 REPO = Path(__file__).resolve().parent.parent
 MiB, GiB = 2**20, 2**30
 INTERVAL = 0.1  # seconds between samples of the process tree
 HEADROOM = 2 * GiB  # the limit stays this far under MemAvailable at a run's start
 MACHINE_FLOOR = 1 * GiB  # kill when the machine's MemAvailable falls under this
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 SAVE = """
 import sys, keras
@@ -101,11 +105,7 @@ VARIANTS = ("float32", "dynamic_range", "float16")
 
 def meminfo(field_name: str) -> int:
     """A /proc/meminfo field in bytes (0 if missing)."""
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return proc_bytes("/proc/meminfo", field_name) or 0
 
 
 def tree(root: int, with_root: bool = True) -> set[int]:
@@ -137,26 +137,6 @@ def tree(root: int, with_root: bool = True) -> set[int]:
             found.add(pid)
             todo.extend(children.get(pid, ()))
     return found
-
-
-def rss_pss(pid: int) -> tuple[int, int]:
-    """(VmRSS, PSS) of one process in bytes; PSS is RSS where smaps_rollup is unreadable; (0, 0)
-    once the process has gone."""
-    rss = 0
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        return 0, 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            found = re.search(r"^Pss:\s+(\d+) kB", fh.read(), re.M)
-        return rss, int(found.group(1)) * 1024 if found else rss
-    except OSError:
-        return rss, rss
 
 
 def kill_tree(root: int, with_root: bool = True) -> None:
@@ -204,8 +184,8 @@ class Watch:
             pids = tree(self.root)
             rss = pss = 0
             for pid in pids:
-                r, p = rss_pss(pid)
-                rss, pss = rss + r, pss + p
+                r, p = rss_pss_kib(pid)
+                rss, pss = rss + r * 1024, pss + p * 1024
             now = time.monotonic() - self.started
             self.samples.append((now, rss, pss, len(pids)))
             if rss > self.peak_rss:
@@ -497,11 +477,11 @@ def main() -> None:
 
 
 def parse_size(text: str) -> int:
-    """``18G``, ``900M``, ``1.5GiB`` or plain bytes -> bytes (binary units)."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", text)
-    if not found:
-        raise SystemExit(f"--limit: cannot read {text!r} (e.g. 18G, 900M)")
-    return int(float(found.group(1)) * 1024 ** " KMGT".index(found.group(2).upper() or " "))
+    """``18G``, ``900M``, ``1.5GiB`` or plain bytes -> bytes (binary units), as ``--memory`` reads them."""
+    try:
+        return memory_size(text)
+    except ValueError as exc:
+        raise SystemExit(f"--limit: {exc}") from exc
 
 
 if __name__ == "__main__":
