@@ -14,21 +14,24 @@ streamed from the files :func:`dump_weights` wrote. Anything it cannot map raise
 :class:`StandInError`, and the worker converts the usual way instead. Verification against the
 Keras reference outputs is the final check, as for every artifact.
 
-Used for ``kind: float32`` only (quantizing kinds compute from the weights' values), for models
-whose float32 weights reach :data:`AUTO_MIN_BYTES`, or as ``LITERT_BUILD_STANDINS`` says
-(``0``: never, ``1``: always, for every float32 variant).
+Used for ``kind: float32`` and ``kind: float16`` (the converter casts each stand-in to a float16
+splat; the real weights are cast the same way, round to nearest even, as they are written): the
+kinds in :data:`KINDS`. The quantizing kinds compute from the weights' values and convert as
+usual, but a large model's float32 conversion made only for their ``float32_size`` comes from
+stand-ins too. Used as the model's ``stand_ins:`` setting says: ``auto`` (the default) for models
+whose float32 weights reach :data:`AUTO_MIN_BYTES`, ``always``, ``never``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-AUTO_MIN_BYTES = 1 << 30  # float32 weight bytes from which stand-ins are used by default
+AUTO_MIN_BYTES = 256 << 20  # float32 weight bytes from which stand-ins are used by default
+KINDS = {"float32": "<f4", "float16": "<f2"}  # kinds converted with stand-ins: their weights' dtype
 MIN_WEIGHT_BYTES = 1 << 16  # smaller weights stay real constants
 ALIGN = 16  # each buffer starts at a multiple of this in the artifact
 
@@ -48,22 +51,25 @@ class StandIn:
     equation: str | None = None  # the EinsumDense equation of the layer that owns it, if any
 
 
-def enabled(weight_bytes: int) -> bool:
-    """Whether float32 variants of a model with ``weight_bytes`` use stand-ins."""
-    setting = os.environ.get("LITERT_BUILD_STANDINS", "auto")
-    if setting in ("0", "never"):
-        return False
-    if setting in ("1", "always"):
-        return True
-    return weight_bytes >= AUTO_MIN_BYTES
+def enabled(setting: str, weight_bytes: int) -> bool:
+    """Whether a model with ``weight_bytes`` of float32 weights and the ``stand_ins:`` setting
+    ``setting`` (auto, always, never) is converted with stand-ins."""
+    if setting == "auto":
+        return weight_bytes >= AUTO_MIN_BYTES
+    return setting == "always"
+
+
+LAST_VALUE_BITS = 0x7BFF  # float16's largest finite value, 65,504
 
 
 def standin_value(index: int) -> float:
-    """A float32 value unique to the ``index``-th stand-in, exact in float32 and far from the
-    values real weights and folded constants take (1 + (index + 1) / 2**16, up to 65,535)."""
-    if index >= 65535:
-        raise StandInError("more than 65,535 large weights")
-    return 1.0 + (index + 1) / 65536.0
+    """A value unique to the ``index``-th stand-in, exact in float16 (so in float32 too) and far
+    from the values real weights and folded constants take: the float16 numbers after 1.0, in
+    order (1 + 1/1024, 1 + 2/1024, ... up to 65,504; 16,383 of them)."""
+    bits = 0x3C00 + index + 1
+    if bits > LAST_VALUE_BITS:
+        raise StandInError(f"more than {LAST_VALUE_BITS - 0x3C00:,} large weights")
+    return struct.unpack("<e", struct.pack("<H", bits))[0]
 
 
 def dump_weights(variables: list, folder: Path,
@@ -127,22 +133,27 @@ def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> No
     from tensorflow.lite.python import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(converted, 0)
-    by_value = {struct.pack("<f", s.value): s for s in standins.values()}
+    by_value = {dtype: {np.array(s.value, dtype).tobytes(): s for s in standins.values()}
+                for dtype in set(_DTYPES.values())}
     fc_weights = _fully_connected_weight_buffers(model, schema)
     buffers = [model.Buffers(i) for i in range(model.BuffersLength())]
     with_data = {i: b for i, b in enumerate(buffers) if b.Offset() > 1 and b.Size()}
     if not with_data:
         raise StandInError("the converter did not write buffer offsets")
-    shapes = _buffer_shapes(model, set(with_data))
+    tensors = _buffer_tensors(model, set(with_data))
     head = bytearray(converted[: min(b.Offset() for b in with_data.values())])
     plan: list[tuple[Any, Any]] = []  # per buffer with data, in index order: what to write
     position = _aligned(len(head))
     used: set[int] = set()
     for index, buffer in with_data.items():
         offset, size = buffer.Offset(), buffer.Size()
-        standin = by_value.get(bytes(converted[offset: offset + 4])) if size >= 4 else None
-        if standin is not None and _is_splat(converted, offset, size):
-            source = (standin, _layout(standin, shapes.get(index), index in fc_weights, size))
+        shape, dtype = tensors.get(index, (None, None))
+        width = np.dtype(dtype).itemsize if dtype else 0
+        standin = None
+        if width and size >= width:
+            standin = by_value[dtype].get(bytes(converted[offset: offset + width]))
+        if standin is not None and _is_splat(converted, offset, size, width):
+            source = (standin, _layout(standin, shape, index in fc_weights, size // width), dtype)
             used.add(id(standin))
         else:
             source = (offset, size)
@@ -156,9 +167,10 @@ def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> No
         for source in plan:
             out.write(b"\0" * (_aligned(out.tell()) - out.tell()))
             if isinstance(source[0], StandIn):
-                standin, transform = source
+                standin, transform, dtype = source
                 weights = np.load(standin.path, mmap_mode="r")
-                out.write(np.ascontiguousarray(transform(weights), dtype="<f4").data)
+                # float16: numpy's cast rounds to nearest even, as the converter's does
+                out.write(np.ascontiguousarray(transform(weights), dtype=dtype).data)
                 del weights
             else:
                 offset, size = source
@@ -169,16 +181,21 @@ def _aligned(position: int) -> int:
     return (position + ALIGN - 1) // ALIGN * ALIGN
 
 
-def _is_splat(data: bytes, offset: int, size: int) -> bool:
-    """Whether the buffer is one 4-byte value repeated (checked at its first, middle and last)."""
-    first = data[offset: offset + 4]
-    middle = offset + (size // 8) * 4
-    return data[middle: middle + 4] == first and data[offset + size - 4: offset + size] == first
+_DTYPES = {0: "<f4", 1: "<f2"}  # TensorType FLOAT32, FLOAT16: the buffers a stand-in can be
 
 
-def _buffer_shapes(model, with_data: set[int]) -> dict[int, tuple[int, ...]]:
-    """The shape of the tensor(s) each buffer in ``with_data`` holds."""
-    shapes: dict[int, tuple[int, ...]] = {}
+def _is_splat(data: bytes, offset: int, size: int, width: int) -> bool:
+    """Whether the buffer is one ``width``-byte value repeated (checked at its first, middle and
+    last element)."""
+    first = data[offset: offset + width]
+    middle = offset + (size // (2 * width)) * width
+    return data[middle: middle + width] == first and data[offset + size - width: offset + size] == first
+
+
+def _buffer_tensors(model, with_data: set[int]) -> dict[int, tuple[tuple[int, ...], str | None]]:
+    """(shape, numpy dtype if a float type a stand-in can take, else None) of the tensor(s) each
+    buffer in ``with_data`` holds."""
+    found: dict[int, tuple[tuple[int, ...], str | None]] = {}
     for g in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(g)
         for t in range(subgraph.TensorsLength()):
@@ -186,34 +203,41 @@ def _buffer_shapes(model, with_data: set[int]) -> dict[int, tuple[int, ...]]:
             if tensor.Buffer() not in with_data:
                 continue
             shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
-            previous = shapes.setdefault(tensor.Buffer(), shape)
-            if previous != shape:
-                raise StandInError(f"buffer {tensor.Buffer()} is used with shapes {previous} and {shape}")
-    return shapes
+            described = (shape, _DTYPES.get(tensor.Type()))
+            previous = found.setdefault(tensor.Buffer(), described)
+            if previous != described:
+                raise StandInError(f"buffer {tensor.Buffer()} is used as {previous} and {described}")
+    return found
 
 
 def _fully_connected_weight_buffers(model, schema) -> set[int]:
-    """Buffers that are the weights (input 1) of a FULLY_CONNECTED op: Keras' [in, out] kernels
-    become [out, in] there, even when square."""
+    """Buffers that are the weights (input 1) of a FULLY_CONNECTED op, directly or through a
+    DEQUANTIZE (float16 weights): Keras' [in, out] kernels become [out, in] there, even when
+    square."""
     codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
              for i in range(model.OperatorCodesLength())]
     found: set[int] = set()
     for g in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(g)
-        for o in range(subgraph.OperatorsLength()):
-            op = subgraph.Operators(o)
+        ops = [subgraph.Operators(o) for o in range(subgraph.OperatorsLength())]
+        dequantized = {op.Outputs(0): op.Inputs(0) for op in ops
+                       if codes[op.OpcodeIndex()] == schema.BuiltinOperator.DEQUANTIZE
+                       and op.InputsLength() and op.OutputsLength()}
+        for op in ops:
             if codes[op.OpcodeIndex()] == schema.BuiltinOperator.FULLY_CONNECTED and op.InputsLength() > 1:
-                found.add(subgraph.Tensors(op.Inputs(1)).Buffer())
+                weights = op.Inputs(1)
+                found.add(subgraph.Tensors(dequantized.get(weights, weights)).Buffer())
     return found
 
 
-def _layout(standin: StandIn, shape: tuple[int, ...] | None, fc_weights: bool, size: int):
-    """How the Keras weights become this buffer: a function of the (memory-mapped) array."""
+def _layout(standin: StandIn, shape: tuple[int, ...] | None, fc_weights: bool, elements: int):
+    """How the Keras weights become this buffer of ``elements`` values: a function of the
+    (memory-mapped) array."""
     import numpy as np
 
     kernel = standin.shape
-    if shape is None or int(np.prod(shape)) * 4 != size or int(np.prod(kernel)) * 4 != size:
-        raise StandInError(f"buffer of {size} bytes (shape {shape}) does not hold the weight {kernel}")
+    if shape is None or int(np.prod(shape)) != elements or int(np.prod(kernel)) != elements:
+        raise StandInError(f"buffer of {elements} values (shape {shape}) does not hold the weight {kernel}")
     if fc_weights and len(shape) == 2:
         rows, cols = shape  # [out, in]
         if standin.equation:

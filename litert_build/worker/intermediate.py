@@ -55,6 +55,7 @@ class Saved:
 
     folder: str
     float32: bytes | None = None
+    float32_size: int | None = None  # a float32 conversion's size, when only that was needed
     standin_folder: str | None = None  # the SavedModel traced with stand-in weights, if any
     standins: dict = field(default_factory=dict)  # id(variable) -> export.standin.StandIn
     scratch: Path | None = None  # where the stand-ins' data and assembled artifacts go
@@ -84,13 +85,10 @@ class Converted:
     """``convert`` (and ``quantize``, for ``kind: aeq``): the variant's flatbuffer."""
 
     flatbuffer: bytes  # the artifact
-    float32: bytes  # the float32 conversion of the same SavedModel (the artifact itself for float32)
+    float32_size: int  # bytes of the model's float32 artifact (the manifest's size ratio)
+    float32: bytes | None = None  # the float32 conversion (kind aeq quantizes it), if made
     aeq: dict[str, Any] | None = None  # quantization.ai_edge_quantizer: what the recipe quantized
     stand_ins: int = 0  # weights written after conversion (export/standin.py), 0: the converter's
-
-    @property
-    def float32_size(self) -> int:
-        return len(self.float32)
 
 
 @dataclass(frozen=True)

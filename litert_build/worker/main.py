@@ -46,7 +46,9 @@ def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     jobs = [Job.from_spec(spec) for spec in specs]
     with contextlib.ExitStack() as stack:
         mark = stamp_count()
-        shared = build_shared(jobs[0], stack, any(job.kind == "float32" for job in jobs))
+        # Stand-ins serve every kind the converter makes (float32 and float16 from them, the
+        # quantizing kinds their float32 size); not ai-edge-quantizer recipes, which need float32.
+        shared = build_shared(jobs[0], stack, any(KINDS[job.kind].pipeline == "convert" for job in jobs))
         shared_steps = timings(mark)
         prepared = [_prepare(job, shared, len(jobs) > 1) for job in jobs]
         if not any(job.settings.eval is not None for job in jobs):
@@ -63,9 +65,9 @@ def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def build_shared(job, stack: contextlib.ExitStack, float32: bool = False) -> tuple:
+def build_shared(job, stack: contextlib.ExitStack, standins: bool = False) -> tuple:
     """The steps every variant of a model shares: load, signature, trace, save (with stand-in
-    weights too when a ``float32`` variant is built from a large model)."""
+    weights too when ``standins`` and the model's ``stand_ins:`` setting and size say so)."""
     set_doing("importing TensorFlow and Keras")
     import keras  # noqa: F401 - timed as its own step (a warm worker has it already)
     import tensorflow  # noqa: F401
@@ -83,7 +85,8 @@ def build_shared(job, stack: contextlib.ExitStack, float32: bool = False) -> tup
     allocator.for_model(size)
     inputs = signature(job, loaded)
     traced = trace(job, loaded, inputs)
-    saved = save(job, loaded, traced, stack, standins=float32 and standin.enabled(size))
+    standins = standins and standin.enabled(job.settings.stand_ins, size)
+    saved = save(job, loaded, traced, stack, standins=standins)
     return loaded, inputs, traced, saved
 
 

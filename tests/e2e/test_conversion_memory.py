@@ -20,6 +20,27 @@ def artifact_digests(project: Path) -> dict[str, str]:
             for p in sorted((project / "artifacts").rglob("*.tflite"))}
 
 
+def weight_digests(tflite: Path) -> list[str]:
+    """The sha256 of every tensor buffer of 1 KB or more, sorted: the weights, whatever the
+    layout (inline or buffer offsets) and the order the converter gave them."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    data = tflite.read_bytes()
+    model = schema.Model.GetRootAs(data, 0)
+    used = {model.Subgraphs(g).Tensors(t).Buffer() for g in range(model.SubgraphsLength())
+            for t in range(model.Subgraphs(g).TensorsLength())}
+    digests = []
+    for index in sorted(used):
+        buffer = model.Buffers(index)
+        if buffer.Offset() > 1:
+            chunk = data[buffer.Offset(): buffer.Offset() + buffer.Size()]
+        else:
+            chunk = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+        if len(chunk) >= 1024:
+            digests.append(hashlib.sha256(chunk).hexdigest())
+    return sorted(digests)
+
+
 def test_example_bytes_equal_the_stock_converter(example_project, tmp_path):
     """Every artifact of the example (float32, dynamic_range, float16, int8, int16x8, aeq), built
     by TensorFlow's own from_saved_model().convert(), is byte for byte what the lean path made."""
@@ -127,7 +148,8 @@ models:
   mlp:
     version: "1"
     source: {keras: mlp.keras}
-    variants: {float32: {}, dynamic_range: {}}
+    stand_ins: %s
+    variants: {float32: {}, float16: {}, dynamic_range: {}}
 """
 STANDIN_MODEL = """
 import keras
@@ -146,28 +168,38 @@ def interpreter_outputs(tflite: Path, feeds: dict) -> dict:
 
 
 def test_standin_weights_give_the_same_model_numerically(tmp_path):
-    """LITERT_BUILD_STANDINS=1: the float32 variant is converted from splat stand-ins and its real
-    weights written afterwards; it verifies, computes exactly what the usual conversion computes,
-    and is byte-identical when built again. The quantized variant beside it converts as usual."""
+    """``stand_ins: always``: float32 and float16 are converted from splat stand-ins and their
+    real weights written afterwards; each verifies, holds exactly the weights the usual conversion
+    holds (float16: cast the same way) and computes exactly what it computes, and is
+    byte-identical when built again. dynamic_range converts as usual: the same bytes."""
     import numpy as np
 
     projects = {}
-    for name, setting in (("usual", "0"), ("standins", "1"), ("again", "1")):
-        project = write_project(tmp_path / name, {"models.yaml": STANDIN_MANIFEST})
+    for name, setting in (("usual", "never"), ("standins", "always"), ("again", "always")):
+        project = write_project(tmp_path / name, {"models.yaml": STANDIN_MANIFEST % setting})
         run_python(project, STANDIN_MODEL)
-        run = run_build(project, env={"LITERT_BUILD_CACHE": "off", "LITERT_BUILD_STANDINS": setting})
+        run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
         assert run.returncode == 0, run.output
+        assert "stand-in weights not used" not in run.output, run.output
         projects[name] = project
-    usual, standins = manifest_of(projects["usual"], "mlp"), manifest_of(projects["standins"], "mlp")
-    assert usual["stand_in_weights"] is None and usual["artifact"]["layout"] == "inline"
-    assert standins["stand_in_weights"] == 2 and standins["artifact"]["layout"] == "buffer_offsets"
-    assert standins["verification"]["status"] == "passed"
-    assert manifest_of(projects["standins"], "mlp", "dynamic_range")["stand_in_weights"] is None
     assert artifact_digests(projects["again"]) == artifact_digests(projects["standins"])
+    folder = {name: project / "artifacts/mlp/1" for name, project in projects.items()}
     feeds = {"x": np.random.default_rng(1).standard_normal((1, 300)).astype(np.float32)}
-    got = interpreter_outputs(projects["standins"] / "artifacts/mlp/1/mlp.float32.tflite", feeds)
-    want = interpreter_outputs(projects["usual"] / "artifacts/mlp/1/mlp.float32.tflite", feeds)
-    np.testing.assert_array_equal(got["y"], want["y"])
+    for kind in ("float32", "float16"):
+        usual, standins = (manifest_of(projects[name], "mlp", kind) for name in ("usual", "standins"))
+        assert usual["stand_in_weights"] is None and usual["artifact"]["layout"] == "inline"
+        assert standins["stand_in_weights"] == 2 and standins["artifact"]["layout"] == "buffer_offsets"
+        assert standins["verification"]["status"] == "passed"
+        artifact = {name: folder[name] / f"mlp.{kind}.tflite" for name in ("usual", "standins")}
+        assert weight_digests(artifact["standins"]) == weight_digests(artifact["usual"])
+        got, want = (interpreter_outputs(artifact[name], feeds) for name in ("standins", "usual"))
+        np.testing.assert_array_equal(got["y"], want["y"])
+    quantized = {name: manifest_of(projects[name], "mlp", "dynamic_range") for name in ("usual", "standins")}
+    assert quantized["standins"]["stand_in_weights"] is None
+    assert quantized["standins"]["artifact"]["sha256"] == quantized["usual"]["artifact"]["sha256"]
+    # its float32 size comes from a stand-in float32 conversion, not the usual one: about the same
+    sizes = [quantized[name]["quantization"]["float32_size"] for name in ("usual", "standins")]
+    assert abs(sizes[0] - sizes[1]) < 0.01 * sizes[0], sizes
 
 
 GEMMA_BUILDER = """
@@ -185,8 +217,9 @@ def gemma():
 
 def test_standin_weights_on_a_kerashub_causal_lm(tmp_path):
     """Gemma (EinsumDense attention kernels [128, 4, 32] and [4, 32, 128], gated FFN, tied
-    embedding used by GATHER and by the output projection) with stand-ins: every large weight
-    mapped back, verified against Keras, and the same outputs as the usual conversion."""
+    embedding used by GATHER and by the output projection) with stand-ins, float32 and float16:
+    every large weight mapped back (the same weights as the usual conversion's), verified
+    against Keras, and the same outputs as the usual conversion."""
     import numpy as np
 
     manifest = """schema: 1
@@ -195,20 +228,26 @@ models:
     version: "1"
     source: {builder: "gemma_builder:gemma"}
     sequence_length: 16
-    variants: {float32: {}}
+    stand_ins: %s
+    variants: {float32: {}, float16: {}}
 """
-    outputs = {}
-    for name, setting in (("usual", "0"), ("standins", "1")):
-        project = write_project(tmp_path / name, {"models.yaml": manifest, "gemma_builder.py": GEMMA_BUILDER})
-        run = run_build(project, env={"LITERT_BUILD_CACHE": "off", "LITERT_BUILD_STANDINS": setting})
+    feeds = {"token_ids": np.arange(16, dtype=np.int32).reshape(1, 16) * 7 % 512,
+             "padding_mask": np.ones((1, 16), dtype=np.int32)}
+    artifacts: dict[tuple[str, str], Path] = {}
+    for setting in ("never", "always"):
+        project = write_project(tmp_path / setting, {"models.yaml": manifest % setting,
+                                                     "gemma_builder.py": GEMMA_BUILDER})
+        run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
         assert run.returncode == 0, run.output
-        meta = manifest_of(project, "gemma")
-        assert meta["verification"]["status"] == "passed"
-        feeds = {"token_ids": np.arange(16, dtype=np.int32).reshape(1, 16) * 7 % 512,
-                 "padding_mask": np.ones((1, 16), dtype=np.int32)}
-        outputs[name] = interpreter_outputs(project / "artifacts/gemma/1/gemma.float32.tflite", feeds)
-        if setting == "1":
-            assert "stand-in weights not used" not in run.output, run.output
+        assert "stand-in weights not used" not in run.output, run.output
+        for kind in ("float32", "float16"):
+            meta = manifest_of(project, "gemma", kind)
+            assert meta["verification"]["status"] == "passed"
             # per layer q, o, gate, up, down (k and v, one head, are under 64 KB), and the embedding
-            assert meta["stand_in_weights"] == 2 * 5 + 1, meta["stand_in_weights"]
-    np.testing.assert_allclose(outputs["standins"]["logits"], outputs["usual"]["logits"], rtol=0, atol=1e-6)
+            assert meta["stand_in_weights"] == (2 * 5 + 1 if setting == "always" else None)
+            artifacts[setting, kind] = project / f"artifacts/gemma/1/gemma.{kind}.tflite"
+    for kind in ("float32", "float16"):
+        usual, standins = artifacts["never", kind], artifacts["always", kind]
+        assert weight_digests(standins) == weight_digests(usual)
+        np.testing.assert_allclose(interpreter_outputs(standins, feeds)["logits"],
+                                   interpreter_outputs(usual, feeds)["logits"], rtol=0, atol=1e-6)

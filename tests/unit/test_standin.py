@@ -14,7 +14,7 @@ from litert_build.export.standin import StandIn, StandInError, _layout, standin_
 
 def fc_weights(kernel: np.ndarray, equation: str | None, shape: tuple[int, int]) -> np.ndarray:
     standin = StandIn(1.5, kernel.shape, Path("unused"), equation)
-    return np.asarray(_layout(standin, shape, True, kernel.size * 4)(kernel))
+    return np.asarray(_layout(standin, shape, True, kernel.size)(kernel))
 
 
 @pytest.mark.parametrize(("equation", "kernel_shape", "x_spec", "out_spec"), [
@@ -42,15 +42,18 @@ def test_dense_kernel_is_transposed_even_when_square():
 def test_unmappable_layout_is_refused():
     standin = StandIn(1.5, (4, 6), Path("unused"))
     with pytest.raises(StandInError, match="laid the weight"):
-        _layout(standin, (2, 12), False, 96)  # reshaped, not by a rule it knows
+        _layout(standin, (2, 12), False, 24)  # reshaped, not by a rule it knows
     with pytest.raises(StandInError, match="does not hold"):
-        _layout(standin, (4, 5), False, 80)
+        _layout(standin, (4, 5), False, 20)
 
 
-def test_standin_values_are_distinct_exact_float32():
-    values = [standin_value(i) for i in range(2000)]
-    packed = {struct.pack("<f", v) for v in values}
-    assert len(packed) == len(values)
-    assert all(struct.unpack("<f", struct.pack("<f", v))[0] == v for v in values)
+def test_standin_values_are_distinct_and_exact_in_float16_and_float32():
+    count = 16383
+    values = [standin_value(i) for i in range(count)]
+    for code in ("<f", "<e"):
+        packed = {struct.pack(code, v) for v in values}
+        assert len(packed) == count
+        assert all(struct.unpack(code, struct.pack(code, v))[0] == v for v in values)
+    assert min(values) > 1.0 and max(values) == 65504.0
     with pytest.raises(StandInError):
-        standin_value(65535)
+        standin_value(count)

@@ -10,39 +10,65 @@ from litert_build.worker.runner import step
 
 @step("converting")
 def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converted:
-    """The variant's flatbuffer and the float32 one. A quantized kind also needs float32 (to
-    measure its size; ``kind: aeq`` converts float32 only, which ``quantize`` starts from): it is
-    converted once per SavedModel, so the variants a worker builds together share it."""
+    """The variant's flatbuffer and the size of the model's float32 one (the manifest's size
+    ratio). The float32 conversion is made once per SavedModel, so the variants a worker builds
+    together share it; ``kind: aeq`` starts from it (``quantize``). With stand-in weights
+    (:mod:`litert_build.export.standin`), float32 and float16 are converted from them, and a
+    float32 conversion made only for its size is too."""
+    from litert_build.export import standin
     from litert_build.export.converter import Quantization, convert_saved_model
 
     settings = job.settings
     options = settings.converter_options.to_json()
     representative = calibration.representative if calibration else None
+    quantization = Quantization(settings.kind, settings.io)
 
     def run(quantization: Quantization) -> bytes:
         return convert_saved_model(saved.folder, options, job.model, job.variant, quantization,
                                    representative)
 
-    if settings.kind == "float32" and saved.standin_folder:
-        flatbuffer = _with_standins(job, saved, options)
+    if settings.kind in standin.KINDS and saved.standin_folder:
+        flatbuffer = _with_standins(job, saved, options, quantization)
         if flatbuffer is not None:
-            return Converted(flatbuffer=flatbuffer, float32=flatbuffer, stand_ins=len(saved.standins))
+            if settings.kind == "float32":
+                saved.float32_size = len(flatbuffer)
+            return Converted(flatbuffer=flatbuffer, float32_size=_float32_size(job, saved, options),
+                             stand_ins=len(saved.standins))
     variant = None
     if KINDS[settings.kind].pipeline != "quantize" and settings.kind != "float32":
-        variant = run(Quantization(settings.kind, settings.io))
-    if saved.float32 is None:
+        variant = run(quantization)
+    if saved.float32 is None and (variant is None or not saved.standin_folder):
         saved.float32 = run(Quantization("float32"))
-    return Converted(flatbuffer=variant or saved.float32, float32=saved.float32)
+    if variant is None:
+        variant = saved.float32
+    return Converted(flatbuffer=variant, float32_size=_float32_size(job, saved, options),
+                     float32=saved.float32)
 
 
-def _with_standins(job: Job, saved: Saved, options: dict) -> bytes | None:
-    """float32 from the stand-in SavedModel, the real weights written in afterwards; None (and a
-    line on the console) when the converted model cannot be mapped back."""
-    from litert_build.export import standin
+def _float32_size(job: Job, saved: Saved, options: dict) -> int:
+    """The float32 artifact's size: of the conversion made already, or of a float32 conversion
+    from the stand-ins (no real weights in it, so little memory and time; its size is the size
+    of the assembled artifact)."""
     from litert_build.export.converter import Quantization, convert_saved_model
 
+    if saved.float32 is not None:
+        return len(saved.float32)
+    if saved.float32_size is None:
+        offsets = {**options, "experimental_use_buffer_offset": True}
+        converted = convert_saved_model(saved.standin_folder, offsets, job.model, job.variant,
+                                        Quantization("float32"))
+        saved.float32_size = len(converted)
+    return saved.float32_size
+
+
+def _with_standins(job: Job, saved: Saved, options: dict, quantization) -> bytes | None:
+    """The variant converted from the stand-in SavedModel, the real weights written in
+    afterwards; None (and a line on the console) when the converted model cannot be mapped back."""
+    from litert_build.export import standin
+    from litert_build.export.converter import convert_saved_model
+
     converted = convert_saved_model(saved.standin_folder, {**options, "experimental_use_buffer_offset": True},
-                                    job.model, job.variant, Quantization("float32"))
+                                    job.model, job.variant, quantization)
     target = saved.scratch / f"{job.variant}.tflite"
     try:
         standin.assemble(converted, saved.standins, target)
