@@ -2,7 +2,7 @@
 ``model.export(format="litert")``, side by side in one run, with a watchdog. Issue 16.
 
     python bench/memory.py [--sizes 400,800,1600,2500,4000] [--variants float32[,float16,...]]
-                           [--upstream-max 2500] [--limit 18G]
+                           [--upstream-max 2500] [--limit 18G] [--stand-ins auto|always|never]
     python bench/memory.py --profile 800 [--variants ...]   # one size: RSS timeline per step
 
 For each size (MiB of float32 weights) a Dense stack of about that many weight bytes is saved
@@ -274,13 +274,15 @@ def shape(megabytes: int) -> tuple[int, int]:
     return width, max(1, round(megabytes * MiB / 4 / width**2))
 
 
-def make_project(project: Path, megabytes: int, variants: list[str], limit: int) -> tuple[int | None, Run]:
+def make_project(project: Path, megabytes: int, variants: list[str], limit: int,
+                 stand_ins: str = "auto") -> tuple[int | None, Run]:
     """models.yaml and model.keras in ``project``: (the model's weight bytes, or None if saving
     it failed; the saving run)."""
     listed = ", ".join(f"{v}: {{}}" for v in variants)
     (project / "models.yaml").write_text(
         "schema: 1\nmodels:\n"
-        f"  big: {{version: \"1\", source: {{keras: model.keras}}, variants: {{{listed}}}}}\n")
+        f"  big: {{version: \"1\", source: {{keras: model.keras}}, stand_ins: {stand_ins}, "
+        f"variants: {{{listed}}}}}\n")
     width, depth = shape(megabytes)
     saved = run([sys.executable, "-c", SAVE, str(width), str(depth)], project, env(), limit)
     if saved.failed:
@@ -374,11 +376,11 @@ def tf_baseline() -> int:
     return int(proc.stdout.split()[-1]) * 1024
 
 
-def profile(megabytes: int, variants: list[str], limit: int, tmp: str | None) -> None:
+def profile(megabytes: int, variants: list[str], limit: int, tmp: str | None, stand_ins: str) -> None:
     """One size, ours only: the console with timestamps as it comes, then the RSS timeline per step."""
     with tempfile.TemporaryDirectory(prefix="litert-build-memory-", dir=tmp) as folder:
         project = Path(folder)
-        size, saved = make_project(project, megabytes, variants, limit)
+        size, saved = make_project(project, megabytes, variants, limit, stand_ins)
         if size is None:
             raise SystemExit(f"saving the {megabytes} MiB model: {saved.failed}\n{saved.tail()}")
         print(f"profile: {weights_label(size)} of float32 weights ({size:,} bytes), {shape(megabytes)[0]} "
@@ -423,6 +425,8 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="MB",
                         help="one size, ours only: RSS timeline per step")
     parser.add_argument("--tmp", help="folder for the temporary projects (default: the system's)")
+    parser.add_argument("--stand-ins", default="auto", choices=("auto", "always", "never"),
+                        help="the model's stand_ins: setting (default auto: from 256 MiB)")
     args = parser.parse_args()
 
     variants = args.variants.split(",")
@@ -436,14 +440,14 @@ def main() -> None:
     print(f"TensorFlow's import baseline: {baseline / GiB:.2f} GiB VmRSS after `import tensorflow, keras`",
           flush=True)
     if args.profile:
-        profile(args.profile, variants, limit, args.tmp)
+        profile(args.profile, variants, limit, args.tmp, args.stand_ins)
         return
 
     rows = []
     for megabytes in map(int, args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="litert-build-memory-", dir=args.tmp) as folder:
             project = Path(folder)
-            size, saved = make_project(project, megabytes, variants, limit)
+            size, saved = make_project(project, megabytes, variants, limit, args.stand_ins)
             if size is None:
                 print(f"~{megabytes} MiB: saving the model {saved.failed}\n{saved.tail()}", flush=True)
                 rows.append(f"| ~{megabytes} MiB | model not saved: {saved.failed} | | | |")
@@ -466,8 +470,8 @@ def main() -> None:
                         f"{memory_cell(mine, size, 'pss')} | {memory_cell(theirs, size)} | "
                         f"{wall_cell(mine, theirs)} |")
 
-    print(f"\nvariants: {','.join(variants)}; whole process tree, sampled every {INTERVAL} s; "
-          f"ratios against the weight bytes\n")
+    print(f"\nvariants: {','.join(variants)}; stand_ins: {args.stand_ins}; whole process tree, sampled "
+          f"every {INTERVAL} s; ratios against the weight bytes\n")
     print("| model weights | litert-build peak RSS | litert-build peak PSS | upstream peak RSS "
           "| wall (ours / upstream) |")
     print("|---|---|---|---|---|")
