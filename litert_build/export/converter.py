@@ -108,12 +108,18 @@ def convert_saved_model(
     variant: str,
     quantization: Quantization,
     representative: list[dict[str, Any]] | None = None,
+    finite: bool = False,
 ) -> bytes:
-    """One conversion of the SavedModel in ``folder`` (``kind`` and, for int8, ``io``)."""
+    """One conversion of the SavedModel in ``folder`` (``kind`` and, for int8, ``io``).
+    ``finite``: no float constant of the graph (weights included) is infinite, so the
+    converter's pass that clamps infinities, slow and a no-op then, is skipped
+    (:mod:`litert_build.export.infinities`)."""
     check_converter_options(options, model, variant)
-    from litert_build.export.lean_converter import saved_model_converter
+    from litert_build.export.lean_converter import saved_model_converter, stock_requested
 
     converter = saved_model_converter(folder, SIGNATURE_KEY)
+    if finite and not stock_requested():
+        converter.canonicalizing_inf_as_min_max_float = False
     return _run(converter, options, quantization, representative)
 
 

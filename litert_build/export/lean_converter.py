@@ -77,12 +77,18 @@ def convert(converter) -> bytes:
     return packed if isinstance(packed, bytes) else bytes(packed)
 
 
+def stock_requested() -> bool:
+    """``LITERT_BUILD_STOCK_CONVERTER=1``: TensorFlow's converter exactly as ``from_saved_model``
+    and ``convert()`` run it, every default kept (what the tests compare the lean path with)."""
+    return os.environ.get("LITERT_BUILD_STOCK_CONVERTER") == "1"
+
+
 def _lite():
     """TensorFlow's ``lite`` module if it has every private name this module uses, else None (also
     when ``LITERT_BUILD_STOCK_CONVERTER=1``)."""
     from tensorflow.lite.python import lite
 
-    if os.environ.get("LITERT_BUILD_STOCK_CONVERTER") == "1":
+    if stock_requested():
         return None
     needed = ("TFLiteSavedModelConverterV2", "TFLiteConverterBase", "_load",
               "_deduplicate_readonly_buffers", "_get_sparsity_modes", "_get_model_hash",

@@ -54,6 +54,7 @@ class Saved:
     float32 conversion, made once for all the variants built from it."""
 
     folder: str
+    finite: bool = False  # no float constant or weight is infinite (export/infinities.py)
     float32: bytes | None = None
     float32_size: int | None = None  # a float32 conversion's size, when only that was needed
     standin_folder: str | None = None  # the SavedModel traced with stand-in weights, if any

@@ -25,7 +25,7 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
 
     def run(quantization: Quantization) -> bytes:
         return convert_saved_model(saved.folder, options, job.model, job.variant, quantization,
-                                   representative)
+                                   representative, finite=saved.finite)
 
     if settings.kind in standin.KINDS and saved.standin_folder:
         flatbuffer = _with_standins(job, saved, options, quantization)
@@ -56,7 +56,7 @@ def _float32_size(job: Job, saved: Saved, options: dict) -> int:
     if saved.float32_size is None:
         offsets = {**options, "experimental_use_buffer_offset": True}
         converted = convert_saved_model(saved.standin_folder, offsets, job.model, job.variant,
-                                        Quantization("float32"))
+                                        Quantization("float32"), finite=saved.finite)
         saved.float32_size = len(converted)
     return saved.float32_size
 
@@ -68,7 +68,7 @@ def _with_standins(job: Job, saved: Saved, options: dict, quantization) -> bytes
     from litert_build.export.converter import convert_saved_model
 
     converted = convert_saved_model(saved.standin_folder, {**options, "experimental_use_buffer_offset": True},
-                                    job.model, job.variant, quantization)
+                                    job.model, job.variant, quantization, finite=saved.finite)
     target = saved.scratch / f"{job.variant}.tflite"
     try:
         standin.assemble(converted, saved.standins, target)

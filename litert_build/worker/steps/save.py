@@ -19,11 +19,14 @@ def save(job: Job, loaded: LoadedModel, traced: Traced, stack: contextlib.ExitSt
     large model, :mod:`litert_build.export.standin`), also the large weights' data and a second
     SavedModel traced with splat stand-ins for them."""
     from litert_build.export.converter import saved_model
+    from litert_build.export.infinities import function_has_infinities, weights_have_infinities
     from litert_build.export.kerashub import tracked_layers
 
     model = loaded.model
     tracked = tracked_layers(model) if loaded.from_hub else [model]
     saved = Saved(stack.enter_context(saved_model(traced.serving.tf_function, tracked)))
+    saved.finite = not (weights_have_infinities(model.weights)
+                        or function_has_infinities(traced.serving.tf_function))
     if standins:
         _save_standins(loaded, traced, stack, saved, tracked)
     return saved
@@ -36,6 +39,7 @@ def _save_standins(loaded: LoadedModel, traced: Traced, stack: contextlib.ExitSt
 
     from litert_build.export import standin
     from litert_build.export.converter import saved_model
+    from litert_build.export.infinities import function_has_infinities
     from litert_build.export.kerashub_rewrites import graph_rewrites
 
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="litert-build-standins-")))
@@ -46,5 +50,6 @@ def _save_standins(loaded: LoadedModel, traced: Traced, stack: contextlib.ExitSt
         return
     context = (lambda: graph_rewrites(loaded.model)) if loaded.from_hub else contextlib.nullcontext
     function = standin.standin_function(traced.serving, variables, saved.standins, context)
+    saved.finite = saved.finite and not function_has_infinities(function)
     saved.standin_folder = stack.enter_context(saved_model(function, tracked))
     saved.scratch = folder
