@@ -118,9 +118,17 @@ def convert_saved_model(
     from litert_build.export.lean_converter import saved_model_converter, stock_requested
 
     converter = saved_model_converter(folder, SIGNATURE_KEY)
-    if finite and not stock_requested():
-        converter.canonicalizing_inf_as_min_max_float = False
-    return _run(converter, options, quantization, representative)
+    if not finite or stock_requested():
+        return _run(converter, options, quantization, representative)
+    from litert_build.export.infinities import flatbuffer_has_infinities
+
+    converter.canonicalizing_inf_as_min_max_float = False
+    flatbuffer = _run(converter, options, quantization, representative)
+    if not flatbuffer_has_infinities(flatbuffer):
+        return flatbuffer
+    # The pass runs after constant folding, which made an infinity (say log(0)): run it after all.
+    del flatbuffer
+    return _run(saved_model_converter(folder, SIGNATURE_KEY), options, quantization, representative)
 
 
 def _run(converter, options: dict[str, Any], quantization: Quantization,

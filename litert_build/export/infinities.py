@@ -7,7 +7,10 @@ converting a 400 MiB stand-in graph (8.5 of 10 s, where the splats have to be ex
 and a large share of converting real weights. When no constant can be infinite the pass changes
 nothing, so the converter is told to skip it (:func:`litert_build.export.converter.convert_saved_model`'s
 ``finite``); when one can, it runs as usual. The checks here read the graph's constants as
-stored (a splat is one value) and each weight once, with NumPy.
+stored (a splat is one value) and each weight once, with NumPy. The pass runs at the end of the
+converter's pipeline, after constant folding, which can make an infinity out of finite constants
+(``log(0)``): so the artifact converted without it is checked too
+(:func:`flatbuffer_has_infinities`), and converted again with the pass if it holds one.
 """
 
 from __future__ import annotations
@@ -74,3 +77,44 @@ def _proto_has_infinities(tensor) -> bool:
         return any((bits & 0x7FFF) == infinity for bits in tensor.half_val)
     values = tensor.float_val if kind == "float32" else tensor.double_val
     return bool(np.isinf(np.asarray(values, dtype=np.float64)).any()) if len(values) else False
+
+
+_TFLITE_FLOAT_TYPES = {0: "<f4", 1: "<f2", 7: "<f8"}  # TensorType FLOAT32, FLOAT16, FLOAT64
+_TFLITE_BFLOAT16 = 16
+
+
+def flatbuffer_has_infinities(flatbuffer: bytes) -> bool:
+    """Whether a float tensor's buffer in the LiteRT flatbuffer holds +-inf (inline buffers and
+    buffers at offsets after the flatbuffer alike; each read in place, not copied)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    checked: set[int] = set()
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for t in range(subgraph.TensorsLength()):
+            tensor = subgraph.Tensors(t)
+            kind, index = tensor.Type(), tensor.Buffer()
+            if index in checked or (kind not in _TFLITE_FLOAT_TYPES and kind != _TFLITE_BFLOAT16):
+                continue
+            checked.add(index)
+            data = _buffer_bytes(flatbuffer, model.Buffers(index))
+            if not len(data):
+                continue
+            if kind == _TFLITE_BFLOAT16:
+                bits = np.frombuffer(data, dtype="<u2")
+                if ((bits & 0x7FFF) == 0x7F80).any():
+                    return True
+            elif np.isinf(np.frombuffer(data, dtype=_TFLITE_FLOAT_TYPES[kind])).any():
+                return True
+    return False
+
+
+def _buffer_bytes(flatbuffer: bytes, buffer) -> memoryview:
+    view = memoryview(flatbuffer)
+    if buffer.Offset() > 1:
+        return view[buffer.Offset(): buffer.Offset() + buffer.Size()]
+    if not buffer.DataLength():
+        return view[0:0]
+    start = buffer._tab.Vector(buffer._tab.Offset(4))
+    return view[start: start + buffer.DataLength()]
