@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 AUTO_MIN_BYTES = 256 << 20  # float32 weight bytes from which stand-ins are used by default
-KINDS = {"float32": "<f4", "float16": "<f2"}  # kinds converted with stand-ins: their weights' dtype
+KINDS = frozenset({"float32", "float16", "dynamic_range"})  # the kinds converted from stand-ins
 MIN_WEIGHT_BYTES = 1 << 16  # smaller weights stay real constants
 ALIGN = 16  # each buffer starts at a multiple of this in the artifact
 
@@ -126,62 +126,156 @@ def standin_function(serving: Any, variables: list, standins: dict[int, StandIn]
 
 
 def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> None:
-    """Write the artifact to ``target``: ``converted``'s flatbuffer with its buffers' offsets
-    rewritten, then every buffer in index order (``ALIGN``-aligned), stand-ins replaced by the
-    real weights in the layout the converter gave them."""
+    """Write the artifact to ``target``: ``converted``'s flatbuffer (unpacked and packed again,
+    the buffers' offsets and the int8 weights' scales set), then every buffer in index order
+    (``ALIGN``-aligned), stand-ins replaced by the real weights in the layout the converter gave
+    them: float32, float16 (cast), or int8 (quantized as the converter quantizes). The
+    converter writes the int8 splat of every stand-in once, shared by all their tensors (the
+    same bytes): each stand-in gets a buffer of its own here."""
     import numpy as np
     from tensorflow.lite.python import schema_py_generated as schema
 
+    from litert_build.export import weight_quantizer
+    from litert_build.export.lean_converter import pack
+
     model = schema.Model.GetRootAs(converted, 0)
-    by_value = {dtype: {np.array(s.value, dtype).tobytes(): s for s in standins.values()}
-                for dtype in set(_DTYPES.values())}
-    fc_weights = _fully_connected_weight_buffers(model, schema)
-    buffers = [model.Buffers(i) for i in range(model.BuffersLength())]
-    with_data = {i: b for i, b in enumerate(buffers) if b.Offset() > 1 and b.Size()}
+    with_data = {i: (b.Offset(), b.Size()) for i in range(model.BuffersLength())
+                 if (b := model.Buffers(i)).Offset() > 1 and b.Size()}
     if not with_data:
         raise StandInError("the converter did not write buffer offsets")
+    by_value = {dtype: {np.array(s.value, dtype).tobytes(): s for s in standins.values()}
+                for dtype in ("<f4", "<f2")}
+    by_value["int8"] = {weight_quantizer.scale_of_splat(s.value): s for s in standins.values()}
+    fc_weights = _fully_connected_weight_buffers(model, schema)
     tensors = _buffer_tensors(model, set(with_data))
-    head = bytearray(converted[: min(b.Offset() for b in with_data.values())])
-    plan: list[tuple[Any, Any]] = []  # per buffer with data, in index order: what to write
-    position = _aligned(len(head))
+    unpacked = schema.ModelT.InitFromObj(model)
+    sources: dict[int, tuple[Any, ...]] = {}  # buffer index -> what its data is
     used: set[int] = set()
-    for index, buffer in with_data.items():
-        offset, size = buffer.Offset(), buffer.Size()
-        shape, dtype = tensors.get(index, (None, None))
-        width = np.dtype(dtype).itemsize if dtype else 0
-        standin = None
-        if width and size >= width:
-            standin = by_value[dtype].get(bytes(converted[offset: offset + width]))
-        if standin is not None and _is_splat(converted, offset, size, width):
-            source = (standin, _layout(standin, shape, index in fc_weights, size // width), dtype)
+    for index, (offset, size) in with_data.items():
+        shape, dtype, users = tensors.get(index, (None, None, []))
+        groups = _standin_groups(converted, offset, size, dtype, users, by_value)
+        if any(standin is None for standin, _ in groups):
+            sources[index] = ("copy", offset, size)
+        for standin, group in groups:
+            if standin is None:
+                continue
+            if index in sources:  # another stand-in (or real data) has this buffer: a new one
+                unpacked.buffers.append(schema.BufferT())
+                for g, t in group:
+                    unpacked.subgraphs[g].tensors[t].buffer = len(unpacked.buffers) - 1
+            width = 1 if dtype == "int8" else np.dtype(dtype).itemsize
+            layout = _layout(standin, shape, index in fc_weights, size // width)
+            sources[_buffer_of(unpacked, group[0])] = ("standin", standin, layout, dtype, group, size)
             used.add(id(standin))
-        else:
-            source = (offset, size)
-        _set_offset(head, buffer, position)
-        plan.append(source)
-        position = _aligned(position + size)
     if len(used) != len(standins):
         raise StandInError(f"{len(standins) - len(used)} stand-in weight(s) not found in the converted model")
+    for index, source in sources.items():  # placeholder offsets: the head's size does not depend on them
+        unpacked.buffers[index].offset, unpacked.buffers[index].size = 1 << 40, source[-1]
+    head_size = len(pack(unpacked, min(offset for offset, _ in with_data.values()) + (1 << 16)))
+    rescaled: dict[tuple[bytes, int], list[float]] = {}  # (splat scale, count) -> the real scales
     with open(target, "wb") as out:
-        out.write(head)
-        for source in plan:
+        out.write(b"\0" * head_size)  # the head goes last: int8 scales are known only then
+        for index in sorted(sources):
+            source = sources[index]
             out.write(b"\0" * (_aligned(out.tell()) - out.tell()))
-            if isinstance(source[0], StandIn):
-                standin, transform, dtype = source
-                weights = np.load(standin.path, mmap_mode="r")
-                # float16: numpy's cast rounds to nearest even, as the converter's does
-                out.write(np.ascontiguousarray(transform(weights), dtype=dtype).data)
-                del weights
-            else:
-                offset, size = source
-                out.write(converted[offset: offset + size])
+            unpacked.buffers[index].offset = out.tell()
+            if source[0] == "copy":
+                out.write(converted[source[1]: source[1] + source[2]])
+                continue
+            _, standin, layout, dtype, group, _ = source
+            weights = layout(np.load(standin.path, mmap_mode="r"))
+            if dtype == "int8":
+                scales = _write_int8(out, weights, [unpacked.subgraphs[g].tensors[t] for g, t in group])
+                rescaled[weight_quantizer.scale_of_splat(standin.value), len(scales)] = scales
+            else:  # float16: numpy's cast rounds to nearest even, as the converter's does
+                out.write(np.ascontiguousarray(weights, dtype=dtype).data)
+            del weights
+        _carry_scales(unpacked, rescaled)
+        head = pack(unpacked, head_size + 1024)
+        if len(head) != head_size:
+            raise StandInError("the flatbuffer changed size when its offsets were set")
+        out.seek(0)
+        out.write(head)
+
+
+def _buffer_of(unpacked, user: tuple[int, int]) -> int:
+    g, t = user
+    return unpacked.subgraphs[g].tensors[t].buffer
+
+
+def _standin_groups(converted: bytes, offset: int, size: int, dtype: str | None, users: list,
+                    by_value: dict[str, dict[bytes, StandIn]]) -> list[tuple[StandIn | None, list]]:
+    """The stand-ins a buffer holds, each with the tensors ((subgraph, tensor) indices) that read
+    it as that stand-in; None for tensors that read real data. A float stand-in is a splat of its
+    value; an int8 one is a splat of 127 whose tensors' scales are the scale the converter gives
+    that value (one buffer may serve several: the converter writes equal bytes once), a group
+    per way it is quantized."""
+    import numpy as np
+
+    everyone = [user for user, _ in users]
+    if dtype is None:
+        return [(None, everyone)]
+    if dtype != "int8":
+        width = np.dtype(dtype).itemsize
+        if size < width or not _is_splat(converted, offset, size, width):
+            return [(None, everyone)]
+        return [(by_value[dtype].get(bytes(converted[offset: offset + width])), everyone)]
+    if converted[offset] != 127 or not _is_splat(converted, offset, size, 1):
+        return [(None, everyone)]
+    groups: dict[tuple[int, int, int], tuple[StandIn | None, list]] = {}
+    for user, tensor in users:
+        quantization = tensor.Quantization()
+        found = {scale.tobytes() for scale in quantization.ScaleAsNumpy()} if quantization else set()
+        standin = by_value["int8"].get(found.pop()) if len(found) == 1 else None
+        # A weight quantized two ways (a tied embedding: per tensor for GATHER, per channel for
+        # FULLY_CONNECTED) is two buffers of different data: one group each.
+        way = (quantization.ScaleLength(), quantization.QuantizedDimension()) if standin else (0, 0)
+        groups.setdefault((id(standin), *way), (standin, []))[1].append(user)
+    return list(groups.values())
+
+
+def _carry_scales(unpacked, rescaled: dict[tuple[bytes, int], list[float]]) -> None:
+    """Tensors without data that carry an int8 stand-in's quantization (GATHER's output, from
+    the table it reads) get the real weights' scales too: every tensor whose scales are all one
+    stand-in's splat scale (a value nothing else has)."""
+    import numpy as np
+
+    for subgraph in unpacked.subgraphs:
+        for tensor in subgraph.tensors:
+            scales = tensor.quantization.scale if tensor.quantization is not None else None
+            if scales is None or not len(scales):
+                continue
+            distinct = {np.float32(v).tobytes() for v in scales}
+            if len(distinct) == 1 and (key := (distinct.pop(), len(scales))) in rescaled:
+                tensor.quantization.scale = rescaled[key]
+
+
+def _write_int8(out, weights, tensors: list) -> list[float]:
+    """Quantize ``weights`` as the converter quantized the stand-in (per channel along the
+    tensors' ``quantized_dimension``, or per tensor), write the int8 data and set the scales of
+    the (unpacked) ``tensors`` that read it."""
+    from litert_build.export import weight_quantizer
+
+    shapes = {(len(t.quantization.scale), t.quantization.quantizedDimension) for t in tensors}
+    if len(shapes) != 1:
+        raise StandInError("an int8 weight's tensors are quantized differently")
+    count, axis = shapes.pop()
+    if count > 1 and (axis >= weights.ndim or weights.shape[axis] != count):
+        raise StandInError(f"{count} scales for axis {axis} of an int8 weight of shape {weights.shape}")
+    per = axis if count > 1 else None
+    scales = weight_quantizer.channel_scales(weights, per)
+    weight_quantizer.write_quantized(out, weights, per, scales)
+    stored = [float(v) for v in scales.astype("float32")]
+    for tensor in tensors:
+        tensor.quantization.scale = stored
+    return stored
 
 
 def _aligned(position: int) -> int:
     return (position + ALIGN - 1) // ALIGN * ALIGN
 
 
-_DTYPES = {0: "<f4", 1: "<f2"}  # TensorType FLOAT32, FLOAT16: the buffers a stand-in can be
+_DTYPES = {0: "<f4", 1: "<f2", 9: "int8"}  # TensorType FLOAT32, FLOAT16, INT8: what a stand-in can be
 
 
 def _is_splat(data: bytes, offset: int, size: int, width: int) -> bool:
@@ -192,10 +286,10 @@ def _is_splat(data: bytes, offset: int, size: int, width: int) -> bool:
     return data[middle: middle + width] == first and data[offset + size - width: offset + size] == first
 
 
-def _buffer_tensors(model, with_data: set[int]) -> dict[int, tuple[tuple[int, ...], str | None]]:
-    """(shape, numpy dtype if a float type a stand-in can take, else None) of the tensor(s) each
-    buffer in ``with_data`` holds."""
-    found: dict[int, tuple[tuple[int, ...], str | None]] = {}
+def _buffer_tensors(model, with_data: set[int]) -> dict[int, tuple[tuple[int, ...], str | None, list]]:
+    """(shape, "<f4" / "<f2" / "int8" or None for other types, [((subgraph, tensor), tensor)])
+    of each buffer in ``with_data``: what the tensors that read it hold."""
+    found: dict[int, tuple[tuple[int, ...], str | None, list]] = {}
     for g in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(g)
         for t in range(subgraph.TensorsLength()):
@@ -204,9 +298,10 @@ def _buffer_tensors(model, with_data: set[int]) -> dict[int, tuple[tuple[int, ..
                 continue
             shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
             described = (shape, _DTYPES.get(tensor.Type()))
-            previous = found.setdefault(tensor.Buffer(), described)
-            if previous != described:
-                raise StandInError(f"buffer {tensor.Buffer()} is used as {previous} and {described}")
+            previous = found.setdefault(tensor.Buffer(), (*described, []))
+            if previous[:2] != described:
+                raise StandInError(f"buffer {tensor.Buffer()} is used as {previous[:2]} and {described}")
+            previous[2].append(((g, t), tensor))
     return found
 
 
@@ -270,12 +365,3 @@ def _einsum_layout(equation: str, kernel: tuple[int, ...], rows: int, cols: int)
     if int(np.prod([sizes[c] for c in kept])) != rows or int(np.prod([sizes[c] for c in contracted])) != cols:
         raise StandInError(f"FULLY_CONNECTED weights {(rows, cols)} do not come from {equation!r} {kernel}")
     return lambda w: np.asarray(w).transpose(order).reshape(rows, cols)
-
-
-def _set_offset(head: bytearray, buffer, position: int) -> None:
-    """Rewrite one Buffer table's ``offset`` field (uint64, vtable slot 6) in place."""
-    field = buffer._tab.Offset(6)
-    if not field:
-        raise StandInError("a buffer's offset field is absent")
-    struct.pack_into("<Q", head, buffer._tab.Pos + field, position)
-

@@ -90,6 +90,7 @@ class Converted:
     float32: bytes | None = None  # the float32 conversion (kind aeq quantizes it), if made
     aeq: dict[str, Any] | None = None  # quantization.ai_edge_quantizer: what the recipe quantized
     stand_ins: int = 0  # weights written after conversion (export/standin.py), 0: the converter's
+    stand_in_fallback: str | None = None  # why stand-ins were prepared but not used, if so
 
 
 @dataclass(frozen=True)

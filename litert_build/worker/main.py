@@ -132,9 +132,9 @@ def build_variant(job, shared: tuple, prepared: dict[str, Any]) -> str:
         if not converted.stand_ins:
             raise
         # A layout export/standin.py mapped wrongly: the usual conversion decides.
-        print(f"  {job.model}:{job.variant}: the stand-in artifact failed verification ({exc}); "
-              "converting as usual", flush=True)
-        converted = convert(job, dataclasses.replace(saved, standin_folder=None), calibration)
+        converted = dataclasses.replace(
+            convert(job, dataclasses.replace(saved, standin_folder=None), calibration),
+            stand_in_fallback=f"the stand-in artifact failed verification ({exc})")
         ops = check_ops(job, converted)
         verification = verify(job, converted, traced, ops, prepared["reference"])
     evaluation = evaluate(job, converted, inputs, traced) if should_evaluate(job, verification) else None

@@ -20,6 +20,20 @@ def artifact_digests(project: Path) -> dict[str, str]:
             for p in sorted((project / "artifacts").rglob("*.tflite"))}
 
 
+def scales(tflite: Path) -> list[bytes]:
+    """Every tensor's quantization scales (float32 bytes), sorted."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(tflite.read_bytes(), 0)
+    found = []
+    for g in range(model.SubgraphsLength()):
+        for t in range(model.Subgraphs(g).TensorsLength()):
+            quantization = model.Subgraphs(g).Tensors(t).Quantization()
+            if quantization is not None and quantization.ScaleLength():
+                found.append(quantization.ScaleAsNumpy().astype("<f4").tobytes())
+    return sorted(found)
+
+
 def weight_digests(tflite: Path) -> list[str]:
     """The sha256 of every tensor buffer of 1 KB or more, sorted: the weights, whatever the
     layout (inline or buffer offsets) and the order the converter gave them."""
@@ -168,10 +182,11 @@ def interpreter_outputs(tflite: Path, feeds: dict) -> dict:
 
 
 def test_standin_weights_give_the_same_model_numerically(tmp_path):
-    """``stand_ins: always``: float32 and float16 are converted from splat stand-ins and their
-    real weights written afterwards; each verifies, holds exactly the weights the usual conversion
-    holds (float16: cast the same way) and computes exactly what it computes, and is
-    byte-identical when built again. dynamic_range converts as usual: the same bytes."""
+    """``stand_ins: always``: float32, float16 and dynamic_range are converted from splat
+    stand-ins and their real weights written afterwards; each verifies, holds exactly the weights
+    the usual conversion holds (float16: cast the same way; dynamic_range: quantized the same way,
+    the same scales) and computes exactly what it computes, and is byte-identical when built
+    again."""
     import numpy as np
 
     projects = {}
@@ -185,23 +200,23 @@ def test_standin_weights_give_the_same_model_numerically(tmp_path):
     assert artifact_digests(projects["again"]) == artifact_digests(projects["standins"])
     folder = {name: project / "artifacts/mlp/1" for name, project in projects.items()}
     feeds = {"x": np.random.default_rng(1).standard_normal((1, 300)).astype(np.float32)}
-    for kind in ("float32", "float16"):
+    for kind in ("float32", "float16", "dynamic_range"):
         usual, standins = (manifest_of(projects[name], "mlp", kind) for name in ("usual", "standins"))
         assert usual["stand_in_weights"] is None and usual["artifact"]["layout"] == "inline"
         assert standins["stand_in_weights"] == 2 and standins["artifact"]["layout"] == "buffer_offsets"
         assert standins["verification"]["status"] == "passed"
         artifact = {name: folder[name] / f"mlp.{kind}.tflite" for name in ("usual", "standins")}
         assert weight_digests(artifact["standins"]) == weight_digests(artifact["usual"])
+        assert scales(artifact["standins"]) == scales(artifact["usual"])
         got, want = (interpreter_outputs(artifact[name], feeds) for name in ("standins", "usual"))
         np.testing.assert_array_equal(got["y"], want["y"])
-    quantized = {name: manifest_of(projects[name], "mlp", "dynamic_range") for name in ("usual", "standins")}
-    assert quantized["standins"]["stand_in_weights"] is None
-    assert quantized["standins"]["artifact"]["sha256"] == quantized["usual"]["artifact"]["sha256"]
-    # its float32 size comes from a stand-in float32 conversion, not the usual one: about the same
-    sizes = [quantized[name]["quantization"]["float32_size"] for name in ("usual", "standins")]
+    # dynamic_range's float32 size comes from the float32 stand-in artifact: about the same
+    sizes = [manifest_of(projects[name], "mlp", "dynamic_range")["quantization"]["float32_size"]
+             for name in ("usual", "standins")]
     assert abs(sizes[0] - sizes[1]) < 0.01 * sizes[0], sizes
 
 
+KINDS = ("float32", "float16", "dynamic_range")  # the kinds converted from stand-ins
 GEMMA_BUILDER = """
 import keras, keras_hub
 
@@ -217,9 +232,10 @@ def gemma():
 
 def test_standin_weights_on_a_kerashub_causal_lm(tmp_path):
     """Gemma (EinsumDense attention kernels [128, 4, 32] and [4, 32, 128], gated FFN, tied
-    embedding used by GATHER and by the output projection) with stand-ins, float32 and float16:
-    every large weight mapped back (the same weights as the usual conversion's), verified
-    against Keras, and the same outputs as the usual conversion."""
+    embedding used by GATHER and by the output projection) with stand-ins, float32, float16 and
+    dynamic_range (the embedding then quantized twice: per tensor for GATHER, per channel for the
+    projection): every large weight mapped back (the same weights and scales as the usual
+    conversion's), verified against Keras, and the same outputs as the usual conversion."""
     import numpy as np
 
     manifest = """schema: 1
@@ -229,7 +245,7 @@ models:
     source: {builder: "gemma_builder:gemma"}
     sequence_length: 16
     stand_ins: %s
-    variants: {float32: {}, float16: {}}
+    variants: {float32: {}, float16: {}, dynamic_range: {}}
 """
     feeds = {"token_ids": np.arange(16, dtype=np.int32).reshape(1, 16) * 7 % 512,
              "padding_mask": np.ones((1, 16), dtype=np.int32)}
@@ -240,14 +256,58 @@ models:
         run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
         assert run.returncode == 0, run.output
         assert "stand-in weights not used" not in run.output, run.output
-        for kind in ("float32", "float16"):
+        for kind in KINDS:
             meta = manifest_of(project, "gemma", kind)
             assert meta["verification"]["status"] == "passed"
             # per layer q, o, gate, up, down (k and v, one head, are under 64 KB), and the embedding
             assert meta["stand_in_weights"] == (2 * 5 + 1 if setting == "always" else None)
             artifacts[setting, kind] = project / f"artifacts/gemma/1/gemma.{kind}.tflite"
-    for kind in ("float32", "float16"):
+    for kind in KINDS:
         usual, standins = artifacts["never", kind], artifacts["always", kind]
         assert weight_digests(standins) == weight_digests(usual)
+        assert scales(standins) == scales(usual)
         np.testing.assert_allclose(interpreter_outputs(standins, feeds)["logits"],
                                    interpreter_outputs(usual, feeds)["logits"], rtol=0, atol=1e-6)
+
+
+FOLDED_BUILDER = """
+import keras
+
+
+class Doubled(keras.layers.Layer):
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 128), initializer="glorot_uniform")
+
+    def call(self, x):
+        return keras.ops.matmul(x, self.kernel * 2.0)  # the converter folds kernel * 2
+
+
+def model():
+    keras.utils.set_random_seed(0)
+    x = keras.Input((256,), name="x")
+    return keras.Model(x, keras.layers.Dense(4, name="y")(Doubled()(x)))
+"""
+
+
+def test_a_weight_the_converter_folds_falls_back_to_the_usual_conversion(tmp_path):
+    """A 128 KB kernel multiplied by a constant inside the graph: the converter folds the product,
+    so no buffer holds the stand-in's value. The variant converts as usual, verified, and says so
+    on the console and in its manifest."""
+    manifest = """schema: 1
+models:
+  folded:
+    version: "1"
+    source: {builder: "folded_builder:model"}
+    stand_ins: always
+    variants: {float32: {}, dynamic_range: {}}
+"""
+    project = write_project(tmp_path, {"models.yaml": manifest, "folded_builder.py": FOLDED_BUILDER})
+    run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
+    assert run.returncode == 0, run.output
+    for kind in ("float32", "dynamic_range"):
+        meta = manifest_of(project, "folded", kind)
+        assert meta["verification"]["status"] == "passed"
+        assert meta["stand_in_weights"] is None and meta["artifact"]["layout"] == "inline"
+        assert "could not be mapped back" in meta["stand_in_fallback"], meta["stand_in_fallback"]
+        assert re.search(rf"folded:{kind}: converted: .*stand-in weights not used: the converted model could "
+                         r"not be mapped back \(1 stand-in weight\(s\) not found", run.output), run.output

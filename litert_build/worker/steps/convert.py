@@ -27,8 +27,9 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
         return convert_saved_model(saved.folder, options, job.model, job.variant, quantization,
                                    representative, finite=saved.finite)
 
+    fallback = None
     if settings.kind in standin.KINDS and saved.standin_folder:
-        flatbuffer = _with_standins(job, saved, options, quantization)
+        flatbuffer, fallback = _with_standins(job, saved, options, quantization)
         if flatbuffer is not None:
             if settings.kind == "float32":
                 saved.float32_size = len(flatbuffer)
@@ -42,7 +43,7 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
     if variant is None:
         variant = saved.float32
     return Converted(flatbuffer=variant, float32_size=_float32_size(job, saved, options),
-                     float32=saved.float32)
+                     float32=saved.float32, stand_in_fallback=fallback)
 
 
 def _float32_size(job: Job, saved: Saved, options: dict) -> int:
@@ -61,9 +62,9 @@ def _float32_size(job: Job, saved: Saved, options: dict) -> int:
     return saved.float32_size
 
 
-def _with_standins(job: Job, saved: Saved, options: dict, quantization) -> bytes | None:
-    """The variant converted from the stand-in SavedModel, the real weights written in
-    afterwards; None (and a line on the console) when the converted model cannot be mapped back."""
+def _with_standins(job: Job, saved: Saved, options: dict, quantization) -> tuple[bytes | None, str | None]:
+    """(the variant converted from the stand-in SavedModel, the real weights written in
+    afterwards, None; or None and why, when the converted model cannot be mapped back)."""
     from litert_build.export import standin
     from litert_build.export.converter import convert_saved_model
 
@@ -73,11 +74,9 @@ def _with_standins(job: Job, saved: Saved, options: dict, quantization) -> bytes
     try:
         standin.assemble(converted, saved.standins, target)
     except standin.StandInError as exc:
-        print(f"  {job.model}:{job.variant}: stand-in weights not used ({exc}); converting as usual",
-              flush=True)
-        return None
+        return None, f"the converted model could not be mapped back ({exc})"
     finally:
         del converted
     data = target.read_bytes()
     target.unlink()
-    return data
+    return data, None

@@ -39,6 +39,7 @@ def describe(job: Job, loaded: LoadedModel, inputs: ModelInputs, traced: Traced,
         "output_names_origin": serving.output_names_origin,
         "eval": evaluation,
         "stand_in_weights": converted.stand_ins or None,
+        "stand_in_fallback": converted.stand_in_fallback,
         "kerashub": ({**(inputs.hub.record if inputs.hub else {"task": type(loaded.model).__name__}),
                       "rewrites": traced.rewrites} if loaded.from_hub else None),
     })
@@ -135,4 +136,6 @@ def summary(manifest: dict[str, Any]) -> str:
     if manifest["eval"]:
         e = manifest["eval"]
         parts.append(f"{e['metric']} {e['variant']:.4f} (Keras float {e['keras_float']:.4f})")
+    if manifest.get("stand_in_fallback"):
+        parts.append(f"stand-in weights not used: {manifest['stand_in_fallback']}")
     return ", ".join(parts)
