@@ -198,6 +198,36 @@ def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> No
         out.write(head)
 
 
+def float32_size(unfolded: bytes, standins: dict[int, StandIn]) -> int:
+    """The size of the float32 artifact assembled from stand-ins, estimated from a conversion of
+    the same graph with ``experimental_unfold_large_splat_constant`` (the converter writes a FILL
+    op for each large splat instead of its data): that artifact's size plus, for each FILL of a
+    stand-in's value, its output's float32 bytes (aligned as :func:`assemble` aligns them). Off
+    by the FILL ops' own few hundred bytes each: a size ratio's precision."""
+    import numpy as np
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(unfolded, 0)
+    values = {np.array(s.value, "<f4").tobytes() for s in standins.values()}
+    codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
+             for i in range(model.OperatorCodesLength())]
+    size = len(unfolded)
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            if codes[op.OpcodeIndex()] != schema.BuiltinOperator.FILL or op.InputsLength() < 2:
+                continue
+            value = subgraph.Tensors(op.Inputs(1))
+            buffer = model.Buffers(value.Buffer())
+            data = (unfolded[buffer.Offset(): buffer.Offset() + 4] if buffer.Offset() > 1
+                    else buffer.DataAsNumpy().tobytes()[:4] if buffer.DataLength() else b"")
+            if value.Type() == 0 and data in values:
+                output = subgraph.Tensors(op.Outputs(0))
+                size += _aligned(int(np.prod(output.ShapeAsNumpy())) * 4)
+    return size
+
+
 def _buffer_of(unpacked, user: tuple[int, int]) -> int:
     g, t = user
     return unpacked.subgraphs[g].tensors[t].buffer

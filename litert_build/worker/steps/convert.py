@@ -47,18 +47,21 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
 
 
 def _float32_size(job: Job, saved: Saved, options: dict) -> int:
-    """The float32 artifact's size: of the conversion made already, or of a float32 conversion
-    from the stand-ins (no real weights in it, so little memory and time; its size is the size
-    of the assembled artifact)."""
+    """The float32 artifact's size: of the conversion made already, or estimated from a float32
+    conversion of the stand-in graph with its large splats left as FILL ops (nothing of the
+    weights' size is made, so it costs neither memory nor time; see
+    :func:`litert_build.export.standin.float32_size`)."""
+    from litert_build.export import standin
     from litert_build.export.converter import Quantization, convert_saved_model
 
     if saved.float32 is not None:
         return len(saved.float32)
     if saved.float32_size is None:
-        offsets = {**options, "experimental_use_buffer_offset": True}
-        converted = convert_saved_model(saved.standin_folder, offsets, job.model, job.variant,
+        unfolded = {**options, "experimental_use_buffer_offset": True,
+                    "experimental_unfold_large_splat_constant": True}
+        converted = convert_saved_model(saved.standin_folder, unfolded, job.model, job.variant,
                                         Quantization("float32"), finite=saved.finite)
-        saved.float32_size = len(converted)
+        saved.float32_size = standin.float32_size(converted, saved.standins)
     return saved.float32_size
 
 
