@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,13 +54,21 @@ class Saved:
     """``save``: the traced model as a temporary SavedModel, converted once per variant; the
     float32 conversion, made once for all the variants built from it."""
 
-    folder: str
+    folder: str | None  # the usual SavedModel; None until usual_folder() when it is deferred
     finite: bool = False  # no float constant or weight is infinite (export/infinities.py)
     float32: bytes | None = None
     float32_size: int | None = None  # a float32 conversion's size, when only that was needed
     standin_folder: str | None = None  # the SavedModel traced with stand-in weights, if any
     standins: dict = field(default_factory=dict)  # id(variable) -> export.standin.StandIn
     scratch: Path | None = None  # where the stand-ins' data and assembled artifacts go
+    write_usual: Callable[[], str] | None = None  # writes the deferred usual SavedModel (once)
+
+    def usual_folder(self) -> str:
+        """The usual SavedModel, written now if it was deferred (every variant converts from
+        stand-ins, and one fell back)."""
+        if self.folder is None:
+            self.folder = self.write_usual()
+        return self.folder
 
 
 @dataclass(frozen=True)

@@ -46,13 +46,13 @@ def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     jobs = [Job.from_spec(spec) for spec in specs]
     with contextlib.ExitStack() as stack:
         mark = stamp_count()
-        # Stand-ins serve every kind the converter makes (float32 and float16 from them, the
-        # quantizing kinds their float32 size); not ai-edge-quantizer recipes, which need float32.
-        shared = build_shared(jobs[0], stack, any(KINDS[job.kind].pipeline == "convert" for job in jobs))
+        shared = build_shared(jobs[0], stack, [job.kind for job in jobs])
         shared_steps = timings(mark)
         prepared = [_prepare(job, shared, len(jobs) > 1) for job in jobs]
         if not any(job.settings.eval is not None for job in jobs):
-            release_weights(shared[0].model)
+            saved = shared[3]
+            # The usual SavedModel deferred: keep the weights without a file to restore them from.
+            release_weights(shared[0].model, None if saved.folder else set(saved.standins))
         results = []
         for job, (early, steps) in zip(jobs, prepared, strict=True):
             if len(jobs) > 1:
@@ -65,9 +65,12 @@ def build(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def build_shared(job, stack: contextlib.ExitStack, standins: bool = False) -> tuple:
+def build_shared(job, stack: contextlib.ExitStack, kinds: list[str] | None = None) -> tuple:
     """The steps every variant of a model shares: load, signature, trace, save (with stand-in
-    weights too when ``standins`` and the model's ``stand_ins:`` setting and size say so)."""
+    weights too when the model's ``stand_ins:`` setting and size say so and a variant of
+    ``kinds`` is made by the converter: float32, float16 and dynamic_range from them, the other
+    quantizing kinds their float32 size; not ai-edge-quantizer recipes, which start from the
+    usual float32)."""
     set_doing("importing TensorFlow and Keras")
     import keras  # noqa: F401 - timed as its own step (a warm worker has it already)
     import tensorflow  # noqa: F401
@@ -85,8 +88,11 @@ def build_shared(job, stack: contextlib.ExitStack, standins: bool = False) -> tu
     allocator.for_model(size)
     inputs = signature(job, loaded)
     traced = trace(job, loaded, inputs)
-    standins = standins and standin.enabled(job.settings.stand_ins, size)
-    saved = save(job, loaded, traced, stack, standins=standins)
+    kinds = kinds or [job.kind]
+    standins = (any(KINDS[kind].pipeline == "convert" for kind in kinds)
+                and standin.enabled(job.settings.stand_ins, size))
+    saved = save(job, loaded, traced, stack, standins=standins,
+                 only_standin_kinds=all(kind in standin.KINDS for kind in kinds))
     return loaded, inputs, traced, saved
 
 

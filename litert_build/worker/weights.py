@@ -75,18 +75,36 @@ def _itemsize(variable: Any) -> int:
         return 4  # bfloat16 and other non-NumPy types: an upper bound is enough here
 
 
-def release_weights(model: Any) -> None:
-    """Free the memory of ``model``'s weights in place (each variable's value becomes a scalar).
-    The model cannot be called afterwards: the worker does this once the
-    reference outputs are computed and the SavedModel the converter reads is written, so that the
-    converter does not run beside a second copy of the weights (issue 16)."""
+def release_weights(model: Any, only: set[int] | None = None) -> None:
+    """Free the memory of ``model``'s weights in place (each variable's value becomes a scalar),
+    or of those whose ``id`` is in ``only``. The model cannot be called afterwards: the worker
+    does this once the reference outputs are computed and the SavedModel the converter reads is
+    written (or the weights' data is on disk, :func:`restore_weights`), so that the converter
+    does not run beside a second copy of the weights (issue 16)."""
     import tensorflow as tf
 
     from litert_build.worker.allocator import give_back
 
     for variable in model.weights:
+        if only is not None and id(variable) not in only:
+            continue
         handle = getattr(getattr(variable, "_value", None), "handle", None)
         if handle is not None:
             tf.raw_ops.AssignVariableOp(resource=handle, value=tf.zeros([], variable._value.dtype),
                                         validate_shape=False)
     give_back()
+
+
+def restore_weights(variables: list, standins: dict) -> None:
+    """Give the released variables with a stand-in (``{id(variable): StandIn}``) their values
+    back from the files :func:`litert_build.export.standin.dump_weights` wrote."""
+    import numpy as np
+    import tensorflow as tf
+
+    for variable in variables:
+        standin = standins.get(id(variable))
+        handle = getattr(getattr(variable, "_value", None), "handle", None)
+        if standin is None or handle is None:
+            continue
+        tf.raw_ops.AssignVariableOp(resource=handle, value=tf.constant(np.load(standin.path)),
+                                    validate_shape=False)

@@ -24,7 +24,7 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
     quantization = Quantization(settings.kind, settings.io)
 
     def run(quantization: Quantization) -> bytes:
-        return convert_saved_model(saved.folder, options, job.model, job.variant, quantization,
+        return convert_saved_model(saved.usual_folder(), options, job.model, job.variant, quantization,
                                    representative, finite=saved.finite)
 
     fallback = None
