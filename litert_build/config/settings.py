@@ -244,9 +244,9 @@ class ModelOnly(Settings):
         1, description="Static batch size that replaces an inferred dynamic batch dimension; null "
         "keeps it dynamic.")
     stand_ins: Literal["auto", "always", "never"] = Field(
-        "auto", description="Convert float32 and float16 variants from stand-in weights and write "
-        "the real weights afterwards (less memory and time; the artifact uses buffer offsets). "
-        "auto: for models with 256 MiB of float32 weights or more.")
+        "auto", description="Convert float32, float16 and dynamic_range variants from stand-in "
+        "weights and write the real weights afterwards (less memory and time; the artifact uses "
+        "buffer offsets). auto: for models with 256 MiB of float32 weights or more.")
 
 
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {"float32": {}}
