@@ -4,11 +4,15 @@
     python bench/memory.py [--sizes 400,800,1600,2500,4000] [--variants float32[,float16,...]]
                            [--upstream-max 2500] [--limit 18G] [--stand-ins auto|always|never]
     python bench/memory.py --profile 800 [--variants ...]   # one size: RSS timeline per step
+    python bench/memory.py --model gemma --sizes 1000 [--variants ...]   # a KerasHub LLM, ours only
 
 For each size (MiB of float32 weights) a Dense stack of about that many weight bytes is saved
 as ``model.keras`` (seeded; width 1024 up to 1000 MiB, 4096 up to 3000 MiB, 8192 above, so the
-layer count stays modest) in a temporary project folder (saving is watched too), then, with
-this checkout's litert_build first on PYTHONPATH:
+layer count stays modest) in a temporary project folder (saving is watched too); with ``--model
+gemma``, a KerasHub GemmaCausalLM of about that size is built from its constructor by a builder
+module the manifest names (hidden 1536, FFN 12288, vocabulary 32,000; its decoder layers set the
+size; sequence length 128; upstream is not run). Then, with this checkout's litert_build first
+on PYTHONPATH:
 
 * ours: ``python -m litert_build.cli.main convert`` in that folder (``LITERT_BUILD_CACHE=off``,
   ``KERAS_BACKEND=tensorflow``, ``TF_CPP_MIN_LOG_LEVEL=3``); the manifest lists the ``--variants``
@@ -91,6 +95,28 @@ for variant in sys.argv[1].split(","):
     model.export(f"upstream.{variant}.tflite", format="litert", input_signature=signature,
                  verbose=False, **settings[variant])
 """
+
+# --model gemma: a KerasHub Gemma causal LM built from its constructor (hidden 1536, 8 heads of 192,
+# FFN 12288, vocabulary 32,000 tied: 188 MiB of embedding, 144 MiB per decoder layer), written as
+# a builder module the manifest names; it prints its weight bytes when run.
+GEMMA = """
+import keras, keras_hub
+
+LAYERS = {layers}
+
+
+def gemma():
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.GemmaBackbone(
+        vocabulary_size=32000, num_layers=LAYERS, num_query_heads=8, num_key_value_heads=8,
+        hidden_dim=1536, intermediate_dim=12288, head_dim=192)
+    return keras_hub.models.GemmaCausalLM(backbone, preprocessor=None)
+
+
+if __name__ == "__main__":
+    print(sum(int(w.numpy().nbytes) for w in gemma().weights))
+"""
+GEMMA_EMBEDDING_MIB, GEMMA_LAYER_MIB = 188, 144
 
 TF_BASELINE = """
 import tensorflow, keras
@@ -280,10 +306,21 @@ VARIANT_SETTINGS = {"float16": "{verify: {min_sqnr_db: 40}}"}
 
 
 def make_project(project: Path, megabytes: int, variants: list[str], limit: int,
-                 stand_ins: str = "auto") -> tuple[int | None, Run]:
-    """models.yaml and model.keras in ``project``: (the model's weight bytes, or None if saving
-    it failed; the saving run)."""
+                 stand_ins: str = "auto", model: str = "dense") -> tuple[int | None, Run]:
+    """models.yaml and model.keras (or, ``model="gemma"``, the Gemma builder) in ``project``: (the
+    model's weight bytes, or None if saving it failed; the saving run)."""
     listed = ", ".join(f"{v}: {VARIANT_SETTINGS.get(v, '{}')}" for v in variants)
+    if model == "gemma":
+        layers = max(1, round((megabytes - GEMMA_EMBEDDING_MIB) / GEMMA_LAYER_MIB))
+        (project / "gemma_model.py").write_text(GEMMA.format(layers=layers))
+        (project / "models.yaml").write_text(
+            "schema: 1\nmodels:\n"
+            f"  big: {{version: \"1\", source: {{builder: \"gemma_model:gemma\"}}, sequence_length: 128, "
+            f"stand_ins: {stand_ins}, variants: {{{listed}}}}}\n")
+        counted = run([sys.executable, "gemma_model.py"], project, env(), limit)
+        if counted.failed:
+            return None, counted
+        return int([line for _, line in counted.lines if line.strip().isdigit()][-1]), counted
     (project / "models.yaml").write_text(
         "schema: 1\nmodels:\n"
         f"  big: {{version: \"1\", source: {{keras: model.keras}}, stand_ins: {stand_ins}, "
@@ -381,15 +418,23 @@ def tf_baseline() -> int:
     return int(proc.stdout.split()[-1]) * 1024
 
 
-def profile(megabytes: int, variants: list[str], limit: int, tmp: str | None, stand_ins: str) -> None:
+def describe_model(model: str, megabytes: int) -> str:
+    if model == "gemma":
+        return f"Gemma, {max(1, round((megabytes - GEMMA_EMBEDDING_MIB) / GEMMA_LAYER_MIB))} layers"
+    return f"{shape(megabytes)[0]} wide"
+
+
+def profile(megabytes: int, variants: list[str], limit: int, tmp: str | None, stand_ins: str,
+            model: str = "dense") -> None:
     """One size, ours only: the console with timestamps as it comes, then the RSS timeline per step."""
     with tempfile.TemporaryDirectory(prefix="litert-build-memory-", dir=tmp) as folder:
         project = Path(folder)
-        size, saved = make_project(project, megabytes, variants, limit, stand_ins)
+        size, saved = make_project(project, megabytes, variants, limit, stand_ins, model)
         if size is None:
             raise SystemExit(f"saving the {megabytes} MiB model: {saved.failed}\n{saved.tail()}")
-        print(f"profile: {weights_label(size)} of float32 weights ({size:,} bytes), {shape(megabytes)[0]} "
-              f"wide, variants {','.join(variants)}; console of the build:", flush=True)
+        print(f"profile: {weights_label(size)} of float32 weights ({size:,} bytes), "
+              f"{describe_model(model, megabytes)}, variants {','.join(variants)}; console of the build:",
+              flush=True)
         result = ours(project, limit, echo=True)
         steps = progress(result)
 
@@ -432,6 +477,9 @@ def main() -> None:
     parser.add_argument("--tmp", help="folder for the temporary projects (default: the system's)")
     parser.add_argument("--stand-ins", default="auto", choices=("auto", "always", "never"),
                         help="the model's stand_ins: setting (default auto: from 256 MiB)")
+    parser.add_argument("--model", default="dense", choices=("dense", "gemma"),
+                        help="a Dense stack saved as .keras (default), or a KerasHub Gemma causal LM "
+                        "built from its constructor (ours only: upstream is not run)")
     args = parser.parse_args()
 
     variants = args.variants.split(",")
@@ -445,27 +493,28 @@ def main() -> None:
     print(f"TensorFlow's import baseline: {baseline / GiB:.2f} GiB VmRSS after `import tensorflow, keras`",
           flush=True)
     if args.profile:
-        profile(args.profile, variants, limit, args.tmp, args.stand_ins)
+        profile(args.profile, variants, limit, args.tmp, args.stand_ins, args.model)
         return
 
     rows = []
     for megabytes in map(int, args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="litert-build-memory-", dir=args.tmp) as folder:
             project = Path(folder)
-            size, saved = make_project(project, megabytes, variants, limit, args.stand_ins)
+            size, saved = make_project(project, megabytes, variants, limit, args.stand_ins, args.model)
             if size is None:
                 print(f"~{megabytes} MiB: saving the model {saved.failed}\n{saved.tail()}", flush=True)
                 rows.append(f"| ~{megabytes} MiB | model not saved: {saved.failed} | | | |")
                 continue
             mine = ours(project, limit)
-            print(f"{weights_label(size)} ({shape(megabytes)[0]} wide, {size:,} bytes): litert-build "
+            print(f"{weights_label(size)} ({describe_model(args.model, megabytes)}, {size:,} bytes): "
+                  "litert-build "
                   f"RSS {memory_cell(mine, size)}, PSS {memory_cell(mine, size, 'pss')}, "
                   f"{mine.seconds:.1f} s", flush=True)
             if mine.failed:
                 print(mine.tail())
             print("\n".join(describe_records(project, variants, mine)), flush=True)
             theirs = None
-            if megabytes <= args.upstream_max:
+            if megabytes <= args.upstream_max and args.model == "dense":
                 theirs = upstream(project, variants, limit)
                 print(f"  upstream: RSS {memory_cell(theirs, size)}, PSS {memory_cell(theirs, size, 'pss')}, "
                       f"{theirs.seconds:.1f} s", flush=True)
