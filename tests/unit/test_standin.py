@@ -57,3 +57,17 @@ def test_standin_values_are_distinct_and_exact_in_float16_and_float32():
     assert min(values) > 1.0 and max(values) == 65504.0
     with pytest.raises(StandInError):
         standin_value(count)
+
+
+@pytest.mark.parametrize("dtype", ["<f4", "<f2"])
+def test_weights_are_written_in_chunks_of_rows_as_one_copy_would(monkeypatch, dtype):
+    import io
+
+    from litert_build.export import standin
+
+    kernel = np.random.default_rng(2).standard_normal((37, 23)).astype(np.float32)
+    for weights in (kernel, kernel.T, kernel.reshape(37, 23, 1), np.float32(3.0)):
+        monkeypatch.setattr(standin, "WRITE_CHUNK_ELEMENTS", 50)  # two or three rows at a time
+        out = io.BytesIO()
+        standin._write_float(out, weights, dtype)
+        assert out.getvalue() == np.ascontiguousarray(weights, dtype=dtype).tobytes()
