@@ -300,9 +300,10 @@ def shape(megabytes: int) -> tuple[int, int]:
     return width, max(1, round(megabytes * MiB / 4 / width**2))
 
 
-# float16 loses ~46 dB of SQNR over the 200 layers of the 801 MiB stack (the usual conversion
-# and upstream's alike): under the kind's default gate of 50 dB.
-VARIANT_SETTINGS = {"float16": "{verify: {min_sqnr_db: 40}}"}
+# The deep stacks lose more than the kinds' default gates allow over 100-200 layers (the usual
+# conversion and upstream's alike): float16 ~46 dB at 801 MiB (gate 50), dynamic_range 20-24 dB
+# (gate 25).
+VARIANT_SETTINGS = {"float16": "{verify: {min_sqnr_db: 40}}", "dynamic_range": "{verify: {min_sqnr_db: 15}}"}
 
 
 def make_project(project: Path, megabytes: int, variants: list[str], limit: int,
