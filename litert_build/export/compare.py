@@ -18,6 +18,12 @@ def sqnr_db(litert: np.ndarray, keras: np.ndarray) -> float:
     so one threshold fits a logit of 1e-3 and one of 1e3; finite (clipped to +-300 dB)."""
     signal = float(np.sum(np.square(keras, dtype=np.float64)))
     noise = float(np.sum(np.square(litert - keras, dtype=np.float64)))
+    return sqnr_from_sums(signal, noise)
+
+
+def sqnr_from_sums(signal: float, noise: float) -> float:
+    """:func:`sqnr_db` from ``sum keras^2`` and ``sum (litert - keras)^2`` (accumulated sample by
+    sample)."""
     if noise == 0.0:
         return SQNR_LIMIT_DB
     if signal == 0.0:

@@ -133,3 +133,25 @@ def test_different_non_finite_values_blame_the_conversion(litert, keras):
 def test_an_unknown_metric_is_an_error_not_max_abs():
     with pytest.raises(ValueError, match="unknown verification metric 'median'"):
         check_metric("median", np.zeros(3), np.zeros(3), 0.0, 0.0)
+
+
+@pytest.mark.parametrize("metric", ["allclose", "mean_abs", "max_abs", "sqnr"])
+def test_the_workers_sample_by_sample_comparison_equals_the_whole_array_metrics(metric):
+    """worker/verify.py accumulates each output sample by sample (an LLM's logits are 16 MB a
+    sample): the same decision and values as the metrics over all samples stacked."""
+    from litert_build.worker.verify import _compare
+
+    rng = np.random.default_rng(3)
+    want = [rng.standard_normal((2, 5)).astype(np.float32) for _ in range(4)]
+    got = [(w + rng.normal(0, 1e-3, w.shape)).astype(np.float32) for w in want]
+    a, b = np.stack(got).astype(np.float64), np.stack(want).astype(np.float64)
+    for atol in (1e-4, 1e-2):
+        record, failure = _compare("y", got, want, metric, atol, 1e-4, 40.0)
+        ok, value = check_metric(metric, a, b, atol, 1e-4, 40.0)
+        assert (failure is None) == ok
+        assert record["sqnr_db"] == round(sqnr_db(a, b), 2)
+        np.testing.assert_allclose(record["mean_abs_error"], np.abs(a - b).mean(), rtol=1e-12)
+        assert record["max_abs_error"] == np.abs(a - b).max()
+        if metric != "sqnr":
+            np.testing.assert_allclose(record["violations" if metric == "allclose" else metric], value,
+                                       rtol=1e-12)
