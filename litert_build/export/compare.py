@@ -31,23 +31,67 @@ def sqnr_from_sums(signal: float, noise: float) -> float:
     return float(np.clip(10.0 * np.log10(signal / noise), -SQNR_LIMIT_DB, SQNR_LIMIT_DB))
 
 
+class OutputErrors:
+    """One output's errors against the reference, accumulated sample by sample in float64 (an
+    LLM's logits are 16 MB a sample: one sample's temporaries at a time, not all samples'): what
+    a verification gate's metric compares with its bound (:meth:`check`) and the manifest's error
+    record. Over one array it is :func:`check_metric`."""
+
+    def __init__(self, atol: float, rtol: float):
+        self.atol, self.rtol = atol, rtol
+        self.count = self.outside = 0
+        self.sum_abs_error = self.max_abs_error = self.max_rel_error = 0.0
+        self.signal = self.noise = self.sum_abs_keras = self.max_abs_keras = 0.0
+
+    def add(self, litert: np.ndarray, keras: np.ndarray) -> None:
+        a, b = np.asarray(litert, np.float64), np.asarray(keras, np.float64)
+        diff, magnitude = np.abs(a - b), np.abs(b)
+        self.count += diff.size
+        self.outside += int(np.count_nonzero(~np.isclose(a, b, atol=self.atol, rtol=self.rtol,
+                                                           equal_nan=True)))
+        self.sum_abs_error += float(diff.sum())
+        self.max_abs_error = max(self.max_abs_error, float(diff.max(initial=0.0)))
+        rel = diff / np.maximum(magnitude, np.finfo(np.float32).tiny)
+        self.max_rel_error = max(self.max_rel_error, float(rel.max(initial=0.0)))
+        self.signal += float(np.sum(np.square(b)))
+        self.noise += float(np.sum(np.square(diff)))
+        self.sum_abs_keras += float(magnitude.sum())
+        self.max_abs_keras = max(self.max_abs_keras, float(magnitude.max(initial=0.0)))
+
+    @property
+    def mean_abs_error(self) -> float:
+        return self.sum_abs_error / self.count if self.count else 0.0
+
+    @property
+    def mean_abs_keras(self) -> float:
+        return self.sum_abs_keras / self.count if self.count else 0.0
+
+    @property
+    def sqnr_db(self) -> float:
+        return sqnr_from_sums(self.signal, self.noise)
+
+    def check(self, metric: str, min_sqnr_db: float | None = None) -> tuple[bool, float]:
+        """(passes, the number compared with the bound) over the samples added."""
+        if metric == "sqnr":
+            value = self.sqnr_db
+            return value >= float(min_sqnr_db), value
+        if metric == "allclose":
+            return self.outside == 0, float(self.outside)
+        if metric == "mean_abs":
+            value = self.mean_abs_error
+            return value <= self.atol + self.rtol * self.mean_abs_keras, value
+        if metric == "max_abs":
+            value = self.max_abs_error
+            return value <= self.atol + self.rtol * self.max_abs_keras, value
+        raise ValueError(f"unknown verification metric {metric!r}: use one of {', '.join(METRICS)}")
+
+
 def check_metric(metric: str, a: np.ndarray, b: np.ndarray, atol: float, rtol: float,
-           min_sqnr_db: float | None = None) -> tuple[bool, float]:
+                 min_sqnr_db: float | None = None) -> tuple[bool, float]:
     """(passes, the number compared with the bound) for one output over all samples."""
-    diff = np.abs(a - b)
-    if metric == "sqnr":
-        value = sqnr_db(a, b)
-        return value >= float(min_sqnr_db), value
-    if metric == "allclose":
-        outside = ~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
-        return not outside.any(), float(np.count_nonzero(outside))
-    if metric == "mean_abs":
-        value = float(diff.mean()) if diff.size else 0.0
-        return value <= atol + rtol * float(np.abs(b).mean() if b.size else 0.0), value
-    if metric == "max_abs":
-        value = float(diff.max(initial=0.0))
-        return value <= atol + rtol * float(np.abs(b).max(initial=0.0)), value
-    raise ValueError(f"unknown verification metric {metric!r}: use one of {', '.join(METRICS)}")
+    errors = OutputErrors(atol, rtol)
+    errors.add(a, b)
+    return errors.check(metric, min_sqnr_db)
 
 
 def non_finite_problem(name: str, litert: np.ndarray, keras: np.ndarray) -> str | None:

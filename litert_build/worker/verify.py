@@ -23,7 +23,7 @@ import numpy as np
 from litert_build.config.settings import Verify
 from litert_build.errors import VerificationError
 from litert_build.export.adapter import ServingFunction, example_shape
-from litert_build.export.compare import SIGNATURE_KEY, non_finite_problem, sqnr_from_sums
+from litert_build.export.compare import SIGNATURE_KEY, OutputErrors, non_finite_problem
 from litert_build.export.signature import InputHints
 
 STOCK_RUNTIME = "ai_edge_litert.interpreter"
@@ -179,51 +179,24 @@ def _run_both(flatbuffer: bytes, serving: ServingFunction, inputs: list[list[np.
 def _compare(name: str, got: list[np.ndarray], want: list[np.ndarray], metric: str, atol: float,
              rtol: float, min_sqnr: float | None) -> tuple[dict[str, Any], str | None]:
     """(the output's record: errors, SQNR, scale and the metric's value; why it fails, or None)
-    over all samples of one output, ``got`` LiteRT's and ``want`` Keras'. Accumulated sample by
-    sample in float64 (:func:`litert_build.export.compare.check_metric`'s metrics, the same
-    values), so the temporaries are one sample's, not all samples' at once."""
+    over all samples of one output, ``got`` LiteRT's and ``want`` Keras', accumulated sample by
+    sample (:class:`litert_build.export.compare.OutputErrors`)."""
     record: dict[str, Any] = {}
     if not all(np.isfinite(a).all() and np.isfinite(b).all() for a, b in zip(got, want, strict=True)):
         problem = non_finite_problem(name, np.stack(got).astype(np.float64),
                                      np.stack(want).astype(np.float64))
         if problem:
             return record, problem
-    count = outside = 0
-    sum_diff = max_diff = max_rel = signal = noise = sum_keras = max_keras = 0.0
+    errors = OutputErrors(atol, rtol)
     for a, b in zip(got, want, strict=True):
-        a, b = a.astype(np.float64), b.astype(np.float64)
-        diff = np.abs(a - b)
-        magnitude = np.abs(b)
-        count += diff.size
-        sum_diff += float(diff.sum())
-        max_diff = max(max_diff, float(diff.max(initial=0.0)))
-        rel = diff / np.maximum(magnitude, np.finfo(np.float32).tiny)
-        max_rel = max(max_rel, float(rel.max(initial=0.0)))
-        signal += float(np.sum(np.square(b)))
-        noise += float(np.sum(np.square(diff)))
-        sum_keras += float(magnitude.sum())
-        max_keras = max(max_keras, float(magnitude.max(initial=0.0)))
-        if metric == "allclose":
-            outside += int(np.count_nonzero(~np.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)))
-    mean_diff = sum_diff / count if count else 0.0
-    mean_keras = sum_keras / count if count else 0.0
-    sqnr = sqnr_from_sums(signal, noise)
-    record["max_abs_error"] = max_diff
-    record["mean_abs_error"] = mean_diff
-    record["max_rel_error"] = max_rel
-    record["sqnr_db"] = round(sqnr, 2)
-    record["mean_abs_keras"] = mean_keras  # the output's scale
-    if metric == "sqnr":
-        value, ok = sqnr, sqnr >= float(min_sqnr)
-    elif metric == "allclose":
-        value, ok = float(outside), outside == 0
-    elif metric == "mean_abs":
-        value, ok = mean_diff, mean_diff <= atol + rtol * mean_keras
-    elif metric == "max_abs":
-        value, ok = max_diff, max_diff <= atol + rtol * max_keras
-    else:
-        raise ValueError(f"unknown verification metric {metric!r}")
-    ok = ok and all(np.isfinite([value, max_diff, mean_diff]))
+        errors.add(a, b)
+    record["max_abs_error"] = errors.max_abs_error
+    record["mean_abs_error"] = errors.mean_abs_error
+    record["max_rel_error"] = errors.max_rel_error
+    record["sqnr_db"] = round(errors.sqnr_db, 2)
+    record["mean_abs_keras"] = errors.mean_abs_keras  # the output's scale
+    ok, value = errors.check(metric, min_sqnr)
+    ok = ok and all(np.isfinite([value, record["max_abs_error"], record["mean_abs_error"]]))
     if metric != "sqnr":
         record["violations" if metric == "allclose" else metric] = value
     if ok:
