@@ -118,6 +118,11 @@ if __name__ == "__main__":
 """
 GEMMA_EMBEDDING_MIB, GEMMA_LAYER_MIB = 188, 144
 
+
+def gemma_layers(megabytes: int) -> int:
+    """Decoder layers of a --model gemma of about ``megabytes`` MiB."""
+    return max(1, round((megabytes - GEMMA_EMBEDDING_MIB) / GEMMA_LAYER_MIB))
+
 TF_BASELINE = """
 import tensorflow, keras
 print([l for l in open("/proc/self/status") if l.startswith("VmRSS:")][0].split()[1])
@@ -312,25 +317,25 @@ def make_project(project: Path, megabytes: int, variants: list[str], limit: int,
     model's weight bytes, or None if saving it failed; the saving run)."""
     listed = ", ".join(f"{v}: {VARIANT_SETTINGS.get(v, '{}')}" for v in variants)
     if model == "gemma":
-        layers = max(1, round((megabytes - GEMMA_EMBEDDING_MIB) / GEMMA_LAYER_MIB))
-        (project / "gemma_model.py").write_text(GEMMA.format(layers=layers))
+        (project / "gemma_model.py").write_text(GEMMA.format(layers=gemma_layers(megabytes)))
         (project / "models.yaml").write_text(
             "schema: 1\nmodels:\n"
             f"  big: {{version: \"1\", source: {{builder: \"gemma_model:gemma\"}}, sequence_length: 128, "
             f"stand_ins: {stand_ins}, variants: {{{listed}}}}}\n")
         counted = run([sys.executable, "gemma_model.py"], project, env(), limit)
-        if counted.failed:
-            return None, counted
-        return int([line for _, line in counted.lines if line.strip().isdigit()][-1]), counted
+        return (None if counted.failed else printed_bytes(counted)), counted
     (project / "models.yaml").write_text(
         "schema: 1\nmodels:\n"
         f"  big: {{version: \"1\", source: {{keras: model.keras}}, stand_ins: {stand_ins}, "
         f"variants: {{{listed}}}}}\n")
     width, depth = shape(megabytes)
     saved = run([sys.executable, "-c", SAVE, str(width), str(depth)], project, env(), limit)
-    if saved.failed:
-        return None, saved
-    return int([line for _, line in saved.lines if line.strip().isdigit()][-1]), saved
+    return (None if saved.failed else printed_bytes(saved)), saved
+
+
+def printed_bytes(run_: Run) -> int:
+    """The weight bytes a model-making run printed (its last all-digits line)."""
+    return int([line for _, line in run_.lines if line.strip().isdigit()][-1])
 
 
 def records(project: Path, variants: list[str]) -> dict[str, dict]:
@@ -421,7 +426,7 @@ def tf_baseline() -> int:
 
 def describe_model(model: str, megabytes: int) -> str:
     if model == "gemma":
-        return f"Gemma, {max(1, round((megabytes - GEMMA_EMBEDDING_MIB) / GEMMA_LAYER_MIB))} layers"
+        return f"Gemma, {gemma_layers(megabytes)} layers"
     return f"{shape(megabytes)[0]} wide"
 
 

@@ -61,6 +61,11 @@ def _array_has_infinities(array: Any) -> bool:
         return True
 
 
+def _bfloat16_has_infinities(bits: np.ndarray) -> bool:
+    """Whether bfloat16 bit patterns (NumPy has no bfloat16) hold +-inf."""
+    return bool(((bits & 0x7FFF) == 0x7F80).any())
+
+
 def _proto_has_infinities(tensor) -> bool:
     """A TensorProto's values as stored: ``tensor_content`` (every element) or the typed value
     list (possibly one value for a splat), never expanded to the tensor's shape."""
@@ -69,8 +74,7 @@ def _proto_has_infinities(tensor) -> bool:
         return False
     if tensor.tensor_content:
         if kind == "bfloat16":
-            bits = np.frombuffer(tensor.tensor_content, dtype="<u2")
-            return bool(((bits & 0x7FFF) == 0x7F80).any())
+            return _bfloat16_has_infinities(np.frombuffer(tensor.tensor_content, dtype="<u2"))
         return bool(np.isinf(np.frombuffer(tensor.tensor_content, dtype=f"<{np.dtype(kind).str[1:]}")).any())
     if kind in ("float16", "bfloat16"):  # half_val holds the bit patterns
         infinity = 0x7C00 if kind == "float16" else 0x7F80
@@ -88,6 +92,8 @@ def flatbuffer_has_infinities(flatbuffer: bytes) -> bool:
     buffers at offsets after the flatbuffer alike; each read in place, not copied)."""
     from tensorflow.lite.python import schema_py_generated as schema
 
+    from litert_build.export.inventory import buffer_data
+
     model = schema.Model.GetRootAs(flatbuffer, 0)
     checked: set[int] = set()
     for g in range(model.SubgraphsLength()):
@@ -98,23 +104,12 @@ def flatbuffer_has_infinities(flatbuffer: bytes) -> bool:
             if index in checked or (kind not in _TFLITE_FLOAT_TYPES and kind != _TFLITE_BFLOAT16):
                 continue
             checked.add(index)
-            data = _buffer_bytes(flatbuffer, model.Buffers(index))
+            data = buffer_data(flatbuffer, model.Buffers(index))
             if not len(data):
                 continue
             if kind == _TFLITE_BFLOAT16:
-                bits = np.frombuffer(data, dtype="<u2")
-                if ((bits & 0x7FFF) == 0x7F80).any():
+                if _bfloat16_has_infinities(np.frombuffer(data, dtype="<u2")):
                     return True
             elif np.isinf(np.frombuffer(data, dtype=_TFLITE_FLOAT_TYPES[kind])).any():
                 return True
     return False
-
-
-def _buffer_bytes(flatbuffer: bytes, buffer) -> memoryview:
-    view = memoryview(flatbuffer)
-    if buffer.Offset() > 1:
-        return view[buffer.Offset(): buffer.Offset() + buffer.Size()]
-    if not buffer.DataLength():
-        return view[0:0]
-    start = buffer._tab.Vector(buffer._tab.Offset(4))
-    return view[start: start + buffer.DataLength()]

@@ -47,6 +47,18 @@ def op_names_of(model) -> list[str]:
     return names
 
 
+def buffer_data(flatbuffer: bytes, buffer) -> memoryview:
+    """A buffer's bytes, read in place: inline in the flatbuffer, or at its offset after it (the
+    buffer-offset layout); empty when it has none."""
+    view = memoryview(flatbuffer)
+    if buffer.Offset() > 1:
+        return view[buffer.Offset(): buffer.Offset() + buffer.Size()]
+    if not buffer.DataLength():
+        return view[0:0]
+    start = buffer._tab.Vector(buffer._tab.Offset(4))
+    return view[start: start + buffer.DataLength()]
+
+
 def operators(model) -> Iterator[tuple[Any, Any, str]]:
     """(subgraph, operator, operator name) for every operator of every subgraph."""
     codes = op_names_of(model)

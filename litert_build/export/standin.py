@@ -14,12 +14,15 @@ streamed from the files :func:`dump_weights` wrote. Anything it cannot map raise
 :class:`StandInError`, and the worker converts the usual way instead. Verification against the
 Keras reference outputs is the final check, as for every artifact.
 
-Used for ``kind: float32`` and ``kind: float16`` (the converter casts each stand-in to a float16
-splat; the real weights are cast the same way, round to nearest even, as they are written): the
-kinds in :data:`KINDS`. The quantizing kinds compute from the weights' values and convert as
-usual, but a large model's float32 conversion made only for their ``float32_size`` comes from
-stand-ins too. Used as the model's ``stand_ins:`` setting says: ``auto`` (the default) for models
-whose float32 weights reach :data:`AUTO_MIN_BYTES`, ``always``, ``never``.
+Used for the kinds in :data:`KINDS`: float32; float16 (the converter casts each stand-in to a
+float16 splat; the real weights are cast the same way, round to nearest even, as they are
+written); dynamic_range (the converter quantizes each stand-in to an int8 splat of 127 with the
+scale its value gives; the real weights are quantized as the converter does,
+:mod:`litert_build.export.weight_quantizer`, and their scales written into the flatbuffer). int8
+and int16x8 compute from activations and convert as usual, but a large model's float32
+conversion made only for their ``float32_size`` comes from stand-ins too (:func:`float32_size`).
+Used as the model's ``stand_ins:`` setting says: ``auto`` (the default) for models whose float32
+weights reach :data:`AUTO_MIN_BYTES`, ``always``, ``never``.
 """
 
 from __future__ import annotations
@@ -146,7 +149,7 @@ def assemble(converted: bytes, standins: dict[int, StandIn], target: Path) -> No
     by_value = {dtype: {np.array(s.value, dtype).tobytes(): s for s in standins.values()}
                 for dtype in ("<f4", "<f2")}
     by_value["int8"] = {weight_quantizer.scale_of_splat(s.value): s for s in standins.values()}
-    fc_weights = _fully_connected_weight_buffers(model, schema)
+    fc_weights = _fully_connected_weight_buffers(model)
     tensors = _buffer_tensors(model, set(with_data))
     unpacked = schema.ModelT.InitFromObj(model)
     sources: dict[int, tuple[Any, ...]] = {}  # buffer index -> what its data is
@@ -207,24 +210,19 @@ def float32_size(unfolded: bytes, standins: dict[int, StandIn]) -> int:
     import numpy as np
     from tensorflow.lite.python import schema_py_generated as schema
 
+    from litert_build.export.inventory import buffer_data, operators
+
     model = schema.Model.GetRootAs(unfolded, 0)
     values = {np.array(s.value, "<f4").tobytes() for s in standins.values()}
-    codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
-             for i in range(model.OperatorCodesLength())]
     size = len(unfolded)
-    for g in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(g)
-        for o in range(subgraph.OperatorsLength()):
-            op = subgraph.Operators(o)
-            if codes[op.OpcodeIndex()] != schema.BuiltinOperator.FILL or op.InputsLength() < 2:
-                continue
-            value = subgraph.Tensors(op.Inputs(1))
-            buffer = model.Buffers(value.Buffer())
-            data = (unfolded[buffer.Offset(): buffer.Offset() + 4] if buffer.Offset() > 1
-                    else buffer.DataAsNumpy().tobytes()[:4] if buffer.DataLength() else b"")
-            if value.Type() == 0 and data in values:
-                output = subgraph.Tensors(op.Outputs(0))
-                size += _aligned(int(np.prod(output.ShapeAsNumpy())) * 4)
+    for subgraph, op, name in operators(model):
+        if name != "FILL" or op.InputsLength() < 2:
+            continue
+        value = subgraph.Tensors(op.Inputs(1))
+        data = bytes(buffer_data(unfolded, model.Buffers(value.Buffer()))[:4])
+        if value.Type() == 0 and data in values:
+            output = subgraph.Tensors(op.Outputs(0))
+            size += _aligned(int(np.prod(output.ShapeAsNumpy())) * 4)
     return size
 
 
@@ -306,10 +304,8 @@ def _write_int8(out, weights, tensors: list) -> list[float]:
     the (unpacked) ``tensors`` that read it."""
     from litert_build.export import weight_quantizer
 
-    shapes = {(len(t.quantization.scale), t.quantization.quantizedDimension) for t in tensors}
-    if len(shapes) != 1:
-        raise StandInError("an int8 weight's tensors are quantized differently")
-    count, axis = shapes.pop()
+    # one way of quantizing per group (_standin_groups): the first tensor says it for all
+    count, axis = len(tensors[0].quantization.scale), tensors[0].quantization.quantizedDimension
     if count > 1 and (axis >= weights.ndim or weights.shape[axis] != count):
         raise StandInError(f"{count} scales for axis {axis} of an int8 weight of shape {weights.shape}")
     per = axis if count > 1 else None
@@ -355,23 +351,21 @@ def _buffer_tensors(model, with_data: set[int]) -> dict[int, tuple[tuple[int, ..
     return found
 
 
-def _fully_connected_weight_buffers(model, schema) -> set[int]:
+def _fully_connected_weight_buffers(model) -> set[int]:
     """Buffers that are the weights (input 1) of a FULLY_CONNECTED op, directly or through a
     DEQUANTIZE (float16 weights): Keras' [in, out] kernels become [out, in] there, even when
     square."""
-    codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
-             for i in range(model.OperatorCodesLength())]
+    from litert_build.export.inventory import operators
+
+    ops = list(operators(model))
+    # per subgraph (its table's position): DEQUANTIZE output tensor -> its input tensor
+    dequantized = {(subgraph._tab.Pos, op.Outputs(0)): op.Inputs(0) for subgraph, op, name in ops
+                   if name == "DEQUANTIZE" and op.InputsLength() and op.OutputsLength()}
     found: set[int] = set()
-    for g in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(g)
-        ops = [subgraph.Operators(o) for o in range(subgraph.OperatorsLength())]
-        dequantized = {op.Outputs(0): op.Inputs(0) for op in ops
-                       if codes[op.OpcodeIndex()] == schema.BuiltinOperator.DEQUANTIZE
-                       and op.InputsLength() and op.OutputsLength()}
-        for op in ops:
-            if codes[op.OpcodeIndex()] == schema.BuiltinOperator.FULLY_CONNECTED and op.InputsLength() > 1:
-                weights = op.Inputs(1)
-                found.add(subgraph.Tensors(dequantized.get(weights, weights)).Buffer())
+    for subgraph, op, name in ops:
+        if name == "FULLY_CONNECTED" and op.InputsLength() > 1:
+            weights = op.Inputs(1)
+            found.add(subgraph.Tensors(dequantized.get((subgraph._tab.Pos, weights), weights)).Buffer())
     return found
 
 

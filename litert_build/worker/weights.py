@@ -88,7 +88,7 @@ def release_weights(model: Any, only: set[int] | None = None) -> None:
     for variable in model.weights:
         if only is not None and id(variable) not in only:
             continue
-        handle = getattr(getattr(variable, "_value", None), "handle", None)
+        handle = _handle(variable)
         if handle is not None:
             tf.raw_ops.AssignVariableOp(resource=handle, value=tf.zeros([], variable._value.dtype),
                                         validate_shape=False)
@@ -103,8 +103,13 @@ def restore_weights(variables: list, standins: dict) -> None:
 
     for variable in variables:
         standin = standins.get(id(variable))
-        handle = getattr(getattr(variable, "_value", None), "handle", None)
+        handle = _handle(variable)
         if standin is None or handle is None:
             continue
         tf.raw_ops.AssignVariableOp(resource=handle, value=tf.constant(np.load(standin.path)),
                                     validate_shape=False)
+
+
+def _handle(variable: Any):
+    """The TensorFlow resource handle behind a Keras variable (None if it has none)."""
+    return getattr(getattr(variable, "_value", None), "handle", None)

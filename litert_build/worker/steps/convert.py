@@ -13,8 +13,8 @@ def convert(job: Job, saved: Saved, calibration: Calibration | None) -> Converte
     """The variant's flatbuffer and the size of the model's float32 one (the manifest's size
     ratio). The float32 conversion is made once per SavedModel, so the variants a worker builds
     together share it; ``kind: aeq`` starts from it (``quantize``). With stand-in weights
-    (:mod:`litert_build.export.standin`), float32 and float16 are converted from them, and a
-    float32 conversion made only for its size is too."""
+    (:mod:`litert_build.export.standin`), float32, float16 and dynamic_range are converted from
+    them, and a float32 conversion made only for its size is too."""
     from litert_build.export import standin
     from litert_build.export.converter import Quantization, convert_saved_model
 
