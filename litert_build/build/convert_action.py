@@ -11,7 +11,9 @@ for the first, then reuses its result):
    worker's message for it);
 3. else restore it from the artifact cache (:mod:`litert_build.store.artifact_cache`);
 4. else run the conversion worker (:mod:`litert_build.build.workers`) for it and the sibling
-   variants it can claim, and store the result in the cache;
+   variants it can claim, and store the result in the cache; on a cluster build the worker runs
+   on a Dask worker (:mod:`litert_build.build.cluster`), which stores the result in the cache,
+   and it is restored from there;
 5. write the provenance statement (:mod:`litert_build.release.provenance`).
 
 A failure removes the task's targets, so no target path holds a stale or partial file.
@@ -27,6 +29,8 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
+from litert_build.build.cluster.connect import active as cluster_address
+from litert_build.build.cluster.submit import convert_on_cluster, remote_problem
 from litert_build.build.memory import reserved
 from litert_build.build.sessions import leave_note, mark_ran, ran, siblings, take_note
 from litert_build.build.workers import failure_message, run_session
@@ -78,12 +82,13 @@ def open_cache(spec: dict[str, Any]) -> ArtifactCache | None:
         return None
 
 
-def write_provenance(spec: dict[str, Any]) -> None:
+def write_provenance(spec: dict[str, Any], executor: dict[str, Any] | None = None) -> None:
+    """The provenance statement; ``executor``: the Dask worker that converted it, if one did."""
     tflite, manifest, intoto = targets(spec)
     folder = tflite.parent
     subjects = {name: folder / name for name in artifact_files(manifest)}
     tools = json.loads(manifest.read_text()).get("tools", tool_versions())
-    atomic_write_bytes(intoto, dumps_manifest(statement(spec, subjects, tools)))
+    atomic_write_bytes(intoto, dumps_manifest(statement(spec, subjects, tools, executor)))
 
 
 @guarded("building {name}", lambda spec: f"{spec['model']}:{spec['variant']}",
@@ -117,7 +122,7 @@ def _convert_locked(spec: dict[str, Any], where: str, root: Path):
         return obtained
     outcome, how, details, elsewhere = obtained
     try:
-        write_provenance(spec)
+        write_provenance(spec, details.get("executor"))
     except (OSError, ValueError, KeyError) as exc:
         remove_quietly(tflite, manifest, intoto)
         return TaskFailed(f"{where}: could not write the provenance statement: {exc}")
@@ -145,40 +150,85 @@ def _obtain(spec: dict[str, Any], where: str) -> tuple[str, str, dict[str, Any],
             return "reused", "already built from these inputs (by another run), reused", {}, 0.0
         steps = note["result"].get("steps") or {}
         details = {"steps": steps, "session": {"leader": note["leader"]}}
+        if isinstance(note["result"].get("executor"), dict):
+            details["executor"] = note["result"]["executor"]
         worked = sum(v for v in steps.values() if isinstance(v, int | float) and 0 <= v < 1e6)
-        return ("converted", f"converted: {note['result']['summary']}; in {note['leader']}'s worker",
-                details, worked)
+        return ("converted", f"converted: {note['result']['summary']}; in {note['leader']}'s worker"
+                f"{_placed(details)}", details, worked)
     if cache is not None and _restore(cache, spec, tflite.parent):
         return "restored", f"restored from cache (key {key[:12]})", {}, 0.0
-    result, proc, details = _convert(spec, cache)
-    if result is None or not result.get("ok"):
-        return TaskFailed(failure_message(spec, result, proc))
+    result, failure, details = _convert(spec, cache)
+    if failure is not None or result is None:
+        return TaskFailed(failure or f"{where}: the conversion worker gave no result")
     if cache is not None:
         _store(cache, spec, tflite.parent, manifest)
-    return "converted", f"converted: {result['summary']}", details, 0.0
+    return "converted", f"converted: {result['summary']}{_placed(details)}", details, 0.0
 
 
-def _convert(spec: dict[str, Any], cache: ArtifactCache | None):
-    """Run a worker for the spec and the siblings it can claim (:mod:`litert_build.build.sessions`):
-    (the spec's result, the process, the build record's details). Each claimed sibling gets a note
-    with its result, for its own task."""
+def _placed(details: dict[str, Any]) -> str:
+    """Where a conversion ran, when it was not simply here."""
+    executor = details.get("executor")
+    if executor:
+        return f" (on {executor.get('worker')})"
+    return f" (here: {details['here']})" if details.get("here") else ""
+
+
+def _convert(spec: dict[str, Any], cache: ArtifactCache | None
+             ) -> tuple[dict[str, Any] | None, str | None, dict[str, Any]]:
+    """Run a worker for the spec and the siblings it can claim (:mod:`litert_build.build.sessions`),
+    here or on the run's Dask cluster (:mod:`litert_build.build.cluster`): (the spec's result, its
+    failure message or None, the build record's details). Each claimed sibling gets a note with
+    its result, for its own task."""
     claimed = _claim_siblings(spec, cache)
+    session = [spec] + [sibling for sibling, _ in claimed]
     where = f"{spec['model']}:{spec['variant']}"
     try:
-        with reserved(spec, where):  # waits while its expected peak does not fit in memory
-            results, proc = run_session([spec] + [sibling for sibling, _ in claimed])
+        address, here_because = _executor(spec, cache)
+        if address is not None:
+            results, failures, details = _convert_on_cluster(address, session, cache)
+        else:
+            with reserved(spec, where):  # waits while its expected peak does not fit in memory
+                results, proc = run_session(session)
+            failures = [None if result and result.get("ok") else failure_message(one, result, proc)
+                        for one, result in zip(session, results, strict=True)]
+            details = {"here": here_because} if here_because else {}
         for (sibling, _), result in zip(claimed, results[1:], strict=True):
             if result is not None:
-                leave_note(sibling, where, result)
+                leave_note(sibling, where, {**result, **details})
     finally:
         for _, lock in claimed:
             lock.release()
     result = results[0] or {}
-    details = {key: result[key] for key in ("steps", "worker", "peak_rss") if key in result}
+    details.update({key: result[key] for key in ("steps", "worker", "peak_rss") if key in result})
     if claimed:
         variants = [spec["variant"]] + [sibling["variant"] for sibling, _ in claimed]
         details["session"] = {"leader": where, "variants": variants}
-    return results[0], proc, details
+    return results[0], failures[0], details
+
+
+def _executor(spec: dict[str, Any], cache: ArtifactCache | None) -> tuple[str | None, str | None]:
+    """(the scheduler to convert on, or None; why this one converts here on a cluster build)."""
+    address = cluster_address()
+    if address is None:
+        return None, None
+    if cache is None:
+        return None, "the artifact cache is off"
+    problem = remote_problem(spec)
+    return (None, problem) if problem else (address, None)
+
+
+def _convert_on_cluster(address: str, session: list[dict[str, Any]], cache: ArtifactCache):
+    """:func:`convert_on_cluster`, and every result it built restored here from the cache (a
+    sibling whose entry cannot be restored gets no result: its own task builds it)."""
+    results, failures, details = convert_on_cluster(address, session, cache)
+    for i, one in enumerate(session):
+        if failures[i] is None and not _restore(cache, one, targets(one)[0].parent):
+            results[i] = None
+            failures[i] = (f"{one['model']}:{one['variant']}: built on the Dask worker "
+                           f"{details['executor']['worker']}, but its cache entry could not be read "
+                           f"here from {cache.location}. Point cache: (or LITERT_BUILD_CACHE) at "
+                           "storage every machine reaches (s3://, gs://, a shared folder).")
+    return results, failures, details
 
 
 def _claim_siblings(spec: dict[str, Any], cache: ArtifactCache | None) -> list[tuple[dict[str, Any], Any]]:

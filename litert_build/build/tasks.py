@@ -16,6 +16,7 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from litert_build.build.checker import XXH3Checker
+from litert_build.build.cluster.connect import scheduler_address
 from litert_build.build.console import BuildReporter
 from litert_build.build.convert_action import NO_CACHE_ENV, convert_step
 from litert_build.build.sessions import interleaved
@@ -46,7 +47,11 @@ def doit_config(state_dir: str | os.PathLike[str] = STATE_DIR, check_manifest: b
         exit_on_manifest_error()
     if create_state:
         Path(state_dir).mkdir(parents=True, exist_ok=True)
+    threads = {}
+    if check_manifest and scheduler_address(current_manifest().scheduler):
+        threads = {"par_type": "thread"}  # -n N: N threads waiting on the cluster, one client
     return {
+        **threads,
         "default_tasks": ["convert", "bundle", "report"],
         "dep_file": str(Path(state_dir) / "doit.sqlite3"),
         "backend": "sqlite3",

@@ -8,6 +8,7 @@ models.yaml.
     litert-build --manifest path/to/models.yaml info convert:digits:float32
     litert-build --no-cache      # build without reading or writing the artifact cache
     litert-build -n 4 --memory 16G   # 4 at once, workers together within 16 GB
+    litert-build --scheduler tcp://10.0.0.5:8786 -n 32   # conversions on a Dask cluster
     litert-build verify [model[:variant] ...]   # rebuild from scratch, compare byte for byte
     litert-build cache info | gc --max-size 5G | verify
     litert-build bundle verify ARCHIVE            # checksums + every model loads
@@ -25,6 +26,7 @@ import os
 import sys
 from pathlib import Path
 
+from litert_build.build.cluster.connect import SCHEDULER_ENV
 from litert_build.build.convert_action import NO_CACHE_ENV
 from litert_build.build.events import EVENTS_ENV
 from litert_build.build.memory import MEMORY_ENV, parse_size
@@ -62,6 +64,12 @@ def _take_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
             except ValueError as exc:
                 raise SystemExit(f"litert-build: --memory: {exc}") from None
             os.environ[MEMORY_ENV] = budget
+        elif arg == "--scheduler" or arg.startswith("--scheduler="):
+            address = arg.split("=", 1)[1] if "=" in arg else next(args, None)
+            if not address:
+                raise SystemExit("litert-build: --scheduler needs a Dask scheduler's address "
+                                 "(tcp://host:8786), or 'off' to build here")
+            os.environ[SCHEDULER_ENV] = address
         elif arg == "--no-cache":
             no_cache = True
         else:

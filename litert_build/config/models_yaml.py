@@ -107,6 +107,7 @@ class Manifest:
     artifacts_dir: Path
     models: dict[str, ModelEntry]
     cache: str | None = None  # artifact cache location, None = off (see cache.resolve_location)
+    scheduler: str | None = None  # executor.scheduler: a Dask scheduler's address, None = here
     bundles: dict[str, BundleEntry] = field(default_factory=dict)
     # (line, column), 1-based, of every key and list item, by its path of keys from the root
     positions: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
@@ -628,6 +629,7 @@ def load_manifest(path: str | Path) -> Manifest:
         artifacts_dir=_check_top_level(data, where, root),
         models={},
         cache=resolve_location(data.get("cache"), root),
+        scheduler=(data.get("executor") or {}).get("scheduler"),
         positions=where.positions,
     )
     defaults = data.get("defaults") or {}

@@ -282,6 +282,16 @@ class BundleSettings(Settings):
         "they go in at the top of the bundle.")
 
 
+class Executor(Settings):
+    """Where conversions run: here (the default), or on a Dask cluster."""
+
+    scheduler: NonEmpty | None = Field(
+        None, description="Address of a Dask scheduler (tcp://host:8786): each conversion runs on "
+        "one of its workers, inputs and outputs travel through the artifact cache, which must then "
+        "be storage every machine reaches (s3://, gs://, a shared folder). --scheduler and "
+        "LITERT_BUILD_SCHEDULER override it; 'off' there builds here.")
+
+
 class ModelsFile(Settings):
     """Lists Keras models and the LiteRT variants litert-build converts, verifies and versions."""
 
@@ -295,6 +305,8 @@ class ModelsFile(Settings):
         None, description="Artifact cache: a folder (relative to models.yaml) or an fsspec URL "
         "(file://, s3://, gs://, ...); false turns it off. Default (null): $XDG_CACHE_HOME/"
         "litert-build (~/.cache/litert-build). LITERT_BUILD_CACHE overrides it.")
+    executor: Executor = Field(
+        None, description="Where conversions run (default: on this machine).")
     defaults: ModelDefaults = Field(
         None, description="Settings merged into every model (the model's own settings win).")
     models: dict[ModelName, ModelSettings] = Field(

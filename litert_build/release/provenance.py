@@ -4,7 +4,8 @@ Subjects are the artifact, its signature manifest and its runtime assets, each w
 sha256. The build definition holds the resolved model + variant settings
 (``externalParameters``) and every input file with its digests
 (``resolvedDependencies``). Deterministic: no hostnames, absolute paths or clock
-times; ``SOURCE_DATE_EPOCH``, when set, is the only time written.
+times; ``SOURCE_DATE_EPOCH``, when set, is the only time written. A conversion on a Dask
+cluster is the exception: ``runDetails.metadata.executor`` names its scheduler, worker and host.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ BUILD_TYPE = "urn:litert-build:buildtype:convert:v1"
 BUILDER_ID = f"pkg:pypi/litert-build@{__version__}"
 
 
-def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, str]) -> dict[str, Any]:
-    """The statement for one built artifact; ``subjects`` maps names to files on disk."""
+def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, str],
+              executor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The statement for one built artifact; ``subjects`` maps names to files on disk;
+    ``executor``: the Dask scheduler, worker and host that converted it (a cluster build: the
+    only case where the statement names a machine)."""
     root = Path(spec["root"])
     dependencies = []
     # The input files, and the built files this one was made from (an AOT artifact's base).
@@ -38,6 +42,8 @@ def statement(spec: dict[str, Any], subjects: dict[str, Path], tools: dict[str, 
         "builder": {"id": BUILDER_ID, "version": dict(sorted(tools.items()))},
         "metadata": {"invocationId": f"{spec['model']}:{spec['variant']}:{spec['cache_key']}"},
     }
+    if executor:
+        run_details["metadata"]["executor"] = {"kind": "dask", **{k: str(v) for k, v in executor.items()}}
     epoch = source_date_epoch()
     if epoch is not None:
         when = iso_utc(epoch)

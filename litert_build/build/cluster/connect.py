@@ -1,0 +1,137 @@
+"""The Dask client of this process, and the check made before a cluster build starts.
+
+The scheduler comes from ``--scheduler`` (which sets ``LITERT_BUILD_SCHEDULER``), else
+models.yaml's ``executor: {scheduler: ...}``; ``off`` builds here. :func:`start` connects before
+doit runs any task (an unreachable scheduler is one clear error, not a failure per task), says
+how many workers there are, which of them run other tool versions, and where the dashboard is.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+from litert_build.errors import LiteRTBuildError
+from litert_build.versions import tool_versions
+
+SCHEDULER_ENV = "LITERT_BUILD_SCHEDULER"
+OFF_VALUES = ("off", "none", "local", "")
+CONNECT_SECONDS = 10
+TOPIC = "litert-build"  # the remote task's "running on" events
+
+_ACTIVE: dict[str, Any] = {"address": None}
+_CLIENTS: dict[tuple[int, str], Any] = {}
+_MINE: set[str] = set()  # tokens of the tasks this process submitted (whose events it prints)
+_LOCK = threading.Lock()
+
+
+class ClusterUnavailable(LiteRTBuildError):
+    """The scheduler cannot be reached, or a cluster build cannot work as configured."""
+
+
+def scheduler_address(manifest_value: str | None) -> str | None:
+    """``LITERT_BUILD_SCHEDULER`` (``--scheduler``) > models.yaml's ``executor.scheduler``;
+    None: build on this machine."""
+    value = os.environ.get(SCHEDULER_ENV)
+    if value is None:
+        value = manifest_value
+    if value is None or value.strip().lower() in OFF_VALUES:
+        return None
+    return value.strip()
+
+
+def active() -> str | None:
+    """The scheduler this run builds on (set by :func:`start`), None when it builds here."""
+    return _ACTIVE["address"]
+
+
+def start(address: str, cache: str | None) -> None:
+    """Connect before anything runs: raise :class:`ClusterUnavailable` with what to do, else
+    print the cluster's workers and dashboard and make it this run's executor."""
+    if not cache:
+        raise ClusterUnavailable(
+            f"building on the Dask cluster at {address} needs the artifact cache (inputs and "
+            "outputs travel through it), but it is off. Set cache: in models.yaml (or "
+            "LITERT_BUILD_CACHE) to storage every machine reaches (s3://..., gs://..., a shared "
+            "folder), or build here with --scheduler off.")
+    client = get_client(address)
+    info = client.scheduler_info(n_workers=-1)
+    workers = info.get("workers", {})
+    try:
+        dashboard = client.dashboard_link
+    except Exception:  # no dashboard service (bokeh missing on the scheduler)
+        dashboard = None
+    line = f"litert-build: building on the Dask cluster at {address}: {len(workers)} worker(s)"
+    print(line + (f", dashboard {dashboard}" if dashboard else ""), flush=True)
+    if not workers:
+        print("litert-build: warning: the cluster has no workers yet: conversions wait for one",
+              file=sys.stderr, flush=True)
+    else:
+        for worker, theirs in sorted(_worker_tools(client).items()):
+            if theirs != tool_versions():
+                print(f"litert-build: warning: {worker} runs other tool versions and will refuse "
+                      f"conversions: {version_difference(tool_versions(), theirs)}",
+                      file=sys.stderr, flush=True)
+    _ACTIVE["address"] = address
+
+
+def get_client(address: str):
+    """This process's client of ``address`` (doit's runner threads share it; a forked runner
+    process makes its own)."""
+    key = (os.getpid(), address)
+    with _LOCK:
+        client = _CLIENTS.get(key)
+        if client is None or client.status not in ("running", "connecting", "newly-created"):
+            client = _connect(address)
+            client.subscribe_topic(TOPIC, _announce)
+            _CLIENTS[key] = client
+    return client
+
+
+def submitted(token: str) -> None:
+    """Print the "running on" events of this task (not those of other clients' tasks)."""
+    _MINE.add(token)
+
+
+def _announce(event) -> None:
+    _, message = event
+    if isinstance(message, dict) and message.get("token") in _MINE:
+        print(f"  {message.get('task')}: running on {message.get('worker')}", flush=True)
+
+
+def _connect(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ClusterUnavailable(
+            f"--scheduler {address}: the 'distributed' package is not installed. Install it with "
+            "pip install 'litert-build[cluster]' (here and on every Dask worker).") from None
+    try:
+        return Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterUnavailable(
+            f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no answer'}). Start one (dask scheduler), "
+            "check the address and that this machine can reach its port, or build here with "
+            "--scheduler off.") from None
+
+
+def _worker_tools(client) -> dict[str, dict[str, str]]:
+    try:
+        return client.run(_tools_here)
+    except Exception:  # a worker left meanwhile: its tasks will say it
+        return {}
+
+
+def _tools_here() -> dict[str, str]:
+    return tool_versions()
+
+
+def version_difference(ours: dict[str, str], theirs: dict[str, str]) -> str:
+    """``keras 3.15.0 here, 3.14.0 there; ...``: every tool whose version differs."""
+    names = sorted(set(ours) | set(theirs))
+    return "; ".join(f"{name} {ours.get(name, 'not installed')} here, "
+                     f"{theirs.get(name, 'not installed')} there"
+                     for name in names if ours.get(name) != theirs.get(name))
