@@ -166,6 +166,10 @@ def test_a_cluster_build_gives_the_bytes_of_a_local_build_from_inputs_sent_by_co
     again = run_build(remote, "--scheduler", cluster.scheduler_address, "convert", env=env)
     assert again.returncode == 0, again.output
     assert again.executed == [] and len(again.up_to_date) == 3
+    # A local rebuild from scratch reproduces every file, the provenance statement included.
+    rebuilt = run_build(remote, "verify", env=env)
+    assert rebuilt.returncode == 0, rebuilt.output
+    assert "3 reproduced byte for byte, 0 not" in rebuilt.output
 
 
 def test_failures_on_the_cluster_read_as_they_do_locally_and_other_models_build(tmp_path, cluster):

@@ -88,8 +88,10 @@ def _placement(client, spec: dict[str, Any]) -> dict[str, Any]:
         workers = client.scheduler_info(n_workers=-1).get("workers", {})
     except Exception:  # noqa: BLE001 - placement is a hint
         return {}
-    if any(MEMORY_RESOURCE in (info.get("resources") or {}) for info in workers.values()):
-        return {"resources": {MEMORY_RESOURCE: peak}}
+    declared = [(info.get("resources") or {}).get(MEMORY_RESOURCE) for info in workers.values()]
+    declared = [amount for amount in declared if isinstance(amount, int | float)]
+    if declared:  # more than the largest worker has would wait forever: that one, alone, then
+        return {"resources": {MEMORY_RESOURCE: min(peak, max(declared))}}
     fit = [address for address, info in workers.items()
            if not info.get("memory_limit") or info["memory_limit"] >= peak]
     return {"workers": fit} if fit and len(fit) < len(workers) else {}

@@ -1,0 +1,105 @@
+"""The real command-line path of a cluster build: a ``dask scheduler`` and two ``dask worker``
+processes on 127.0.0.1, a ``file://`` store in a temp folder, and ``litert-build --scheduler``;
+then a second checkout of the project that builds nothing and restores everything."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from shared.project import artifact, run_build, write_project
+from shared.zoo import ALPHA, WIDE, module
+
+distributed = pytest.importorskip("distributed")
+
+MANIFEST = """
+schema: 1
+executor: {scheduler: tcp://127.0.0.1:1}  # overridden by --scheduler
+models:
+  alpha: {version: "1", source: {builder: zoo:alpha}}
+  wide:
+    version: "1"
+    source: {builder: zoo:wide}
+    calibration: {npz: data/calib.npz, samples: 16}
+    variants: {float32: {}, int8: {}}
+"""
+
+
+def _dask(*args: str, log: Path) -> subprocess.Popen:
+    """``dask ARGS`` (the console script installed beside this Python)."""
+    return subprocess.Popen([str(Path(sys.executable).with_name("dask")), *args],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A scheduler and two workers, each its own process, as a user starts them."""
+    address_file = tmp_path / "scheduler.json"
+    processes = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0",
+                       "--scheduler-file", str(address_file), log=tmp_path / "scheduler.log")]
+    try:
+        for _ in range(600):
+            if address_file.is_file() and address_file.read_text().strip():
+                break
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        for i in range(2):
+            processes.append(_dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                   "--resources", "MEMORY=16e9", "--local-directory",
+                                   str(tmp_path / f"worker{i}"), log=tmp_path / f"worker{i}.log"))
+        with distributed.Client(address, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(processes):
+            proc.terminate()
+        for proc in processes:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_litert_build_scheduler_with_dask_processes_and_a_shared_store(tmp_path, dask_cluster):
+    project = write_project(tmp_path / "checkout1", {"zoo.py": module(ALPHA, WIDE), "models.yaml": MANIFEST})
+    rng = np.random.default_rng(0)
+    (project / "data").mkdir()
+    np.savez(project / "data" / "calib.npz", x=rng.standard_normal((16, 64)).astype("float32"))
+    store = tmp_path / "store"
+    env = {"LITERT_BUILD_CACHE": store.as_uri()}
+
+    built = run_build(project, "--scheduler", dask_cluster, "-n", "2", env=env)
+    assert built.returncode == 0, built.output
+    assert sorted(built.converted) == ["alpha:float32", "wide:float32", "wide:int8"]
+    assert f"building on the Dask cluster at {dask_cluster}: 2 worker(s)" in built.output
+    assert built.output.count(" running on tcp://127.0.0.1:") == 2  # alpha, and wide's session
+    from ai_edge_litert.interpreter import Interpreter
+
+    for model, variant in (("alpha", "float32"), ("wide", "float32"), ("wide", "int8")):
+        tflite, manifest = artifact(project, model, variant)
+        meta = json.loads(manifest.read_text())
+        assert meta["artifact"]["sha256"] == hashlib.sha256(tflite.read_bytes()).hexdigest()
+        runner = Interpreter(model_path=str(tflite)).get_signature_runner("serving_default")
+        assert runner.get_input_details()  # loads, and has its signature
+    # Every input went to the store by content: the module and the calibration data.
+    for name in ("zoo.py", "data/calib.npz"):
+        digest = hashlib.sha256((project / name).read_bytes()).hexdigest()
+        assert (store / "inputs" / "sha256" / digest[:2] / digest).is_file()
+    assert len(list((store / "v1").glob("*/*/entry.json"))) == 3
+
+    # A second checkout of the same project, on the same cluster and store: nothing to convert.
+    other = tmp_path / "checkout2"
+    shutil.copytree(project, other, ignore=shutil.ignore_patterns("artifacts", ".litert-build"))
+    again = run_build(other, "--scheduler", dask_cluster, "-n", "2", env=env)
+    assert again.returncode == 0, again.output
+    assert again.converted == [] and sorted(again.restored) == ["alpha:float32", "wide:float32", "wide:int8"]
+    for model, variant in (("alpha", "float32"), ("wide", "float32"), ("wide", "int8")):
+        restored, first = artifact(other, model, variant)[0], artifact(project, model, variant)[0]
+        assert restored.read_bytes() == first.read_bytes()
