@@ -38,7 +38,7 @@ class BuildReporter(ConsoleReporter):
 
 def start_executor() -> None:
     """Connect to the run's Dask scheduler, if it has one, before any task runs: one clear error
-    (doit's runtime error, exit status 3) when it cannot be reached."""
+    (doit's runtime error, exit status 2) when it cannot be reached."""
     from doit.exceptions import InvalidTask
 
     from litert_build.build.cluster.connect import ClusterUnavailable, scheduler_address, start

@@ -221,6 +221,7 @@ def _convert_on_cluster(address: str, session: list[dict[str, Any]], cache: Arti
     """:func:`convert_on_cluster`, and every result it built restored here from the cache (a
     sibling whose entry cannot be restored gets no result: its own task builds it)."""
     results, failures, details = convert_on_cluster(address, session, cache)
+    started = time.monotonic()
     for i, one in enumerate(session):
         if failures[i] is None and not _restore(cache, one, targets(one)[0].parent):
             results[i] = None
@@ -228,6 +229,8 @@ def _convert_on_cluster(address: str, session: list[dict[str, Any]], cache: Arti
                            f"{details['executor']['worker']}, but its cache entry could not be read "
                            f"here from {cache.location}. Point cache: (or LITERT_BUILD_CACHE) at "
                            "storage every machine reaches (s3://, gs://, a shared folder).")
+    if "cluster_seconds" in details:
+        details["cluster_seconds"]["restore"] = round(time.monotonic() - started, 3)
     return results, failures, details
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,9 @@ from litert_build.versions import tool_versions
 
 def run_remote(request: dict[str, Any]) -> dict[str, Any]:
     """Build ``request["specs"]`` (one model's variants, project-relative) here: ``results`` and
-    ``failures`` (a message or None) per spec, the worker's address and host, and the log files
-    the worker wrote (so the messages that name them hold locally too)."""
+    ``failures`` (a message or None) per spec, the worker's address and host, the log files
+    the worker wrote (so the messages that name them hold locally too) and the seconds spent
+    getting the inputs, in the conversion session and storing the results."""
     from distributed import get_worker
 
     worker = get_worker()
@@ -47,6 +49,8 @@ def run_remote(request: dict[str, Any]) -> dict[str, Any]:
     base = Path(worker.local_directory) / "litert-build"
     (base / "tasks").mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="task-", dir=base / "tasks"))
+    seconds: dict[str, float] = {}
+    mark = time.monotonic()
     try:
         try:
             materialize(cache, request["inputs"], base / "inputs", scratch)
@@ -54,7 +58,9 @@ def run_remote(request: dict[str, Any]) -> dict[str, Any]:
             message = f"{where}: the Dask worker {worker.address} could not get its inputs: {exc}"
             return {"results": [None] * count, "failures": [message] * count, **here}
         specs = [{**spec, "root": str(scratch), "cache": request["store"]} for spec in request["specs"]]
+        seconds["inputs"], mark = time.monotonic() - mark, time.monotonic()
         results, proc = run_session(specs)
+        seconds["session"], mark = time.monotonic() - mark, time.monotonic()
         failures = [None if result and result.get("ok") else failure_message(spec, result, proc)
                     for spec, result in zip(specs, results, strict=True)]
         for i, spec in enumerate(specs):
@@ -69,9 +75,10 @@ def run_remote(request: dict[str, Any]) -> dict[str, Any]:
                                    f"{worker.address}, which could not store it in the artifact cache "
                                    f"{request['store']} ({type(exc).__name__}: {exc}). Every worker "
                                    "needs write access to it.")
+        seconds["store"] = time.monotonic() - mark
         logs = {path.name: path.read_text(errors="replace")
                 for path in sorted(log_dir(scratch).glob("*.log"))}
-        return {"results": results, "failures": failures, "logs": logs, **here}
+        return {"results": results, "failures": failures, "logs": logs, "seconds": seconds, **here}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -9,6 +9,7 @@ None) per spec; each successful result is then in the artifact cache, for the ta
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,15 @@ def remote_problem(spec: dict[str, Any]) -> str | None:
 def convert_on_cluster(address: str, specs: list[dict[str, Any]], cache: ArtifactCache
                        ) -> tuple[list[dict[str, Any] | None], list[str | None], dict[str, Any]]:
     """Convert ``specs`` (one model's session) on a Dask worker: (result per spec, failure
-    message per spec, where it ran)."""
+    message per spec, where it ran and ``cluster_seconds``: uploading the inputs, from submitting
+    to the reply, and on the worker getting the inputs, converting and storing)."""
     client = get_client(address)
     root = Path(specs[0]["root"])
     first = specs[0]
     where = f"{first['model']}:{first['variant']}"
     from litert_build.build.cluster.inputs import upload
 
+    started = time.monotonic()
     try:
         digests = upload(cache, root, [name for spec in specs for name in _input_files(spec)])
     except Exception as exc:  # noqa: BLE001 - a store that refuses writes: this task fails, located
@@ -59,6 +62,7 @@ def convert_on_cluster(address: str, specs: list[dict[str, Any]], cache: Artifac
     submitted(token)
     from litert_build.build.cluster.remote import run_remote
 
+    uploaded = time.monotonic()
     future = client.submit(run_remote, request, key=f"convert-{where}-{token[:8]}", pure=False,
                            **_placement(client, first))
     try:
@@ -68,7 +72,10 @@ def convert_on_cluster(address: str, specs: list[dict[str, Any]], cache: Artifac
         return [None] * len(specs), [message] * len(specs), {"executor": {"scheduler": address}}
     _keep_logs(root, reply.get("logs") or {})
     executor = {"scheduler": address, "worker": reply.get("worker"), "host": reply.get("host")}
-    return list(reply["results"]), list(reply["failures"]), {"executor": executor}
+    seconds = {"upload": uploaded - started, "cluster": time.monotonic() - uploaded,
+               **{f"worker_{k}": v for k, v in (reply.get("seconds") or {}).items()}}
+    timings = {key: round(value, 3) for key, value in seconds.items() if isinstance(value, int | float)}
+    return list(reply["results"]), list(reply["failures"]), {"executor": executor, "cluster_seconds": timings}
 
 
 def _input_files(spec: dict[str, Any]) -> list[str]:
