@@ -33,6 +33,8 @@ def run_cache(args: list[str], max_size: str) -> int:
     if action == "info":
         info = cache.info()
         print(f"location: {info['location']}\nentries:  {info['entries']}\nsize:     {info['bytes']:,} bytes")
+        if info["inputs"]:
+            print(f"inputs:   {info['inputs']} (uploaded by cluster builds; counted in size)")
         return 0
     if action == "gc":
         try:
@@ -40,8 +42,9 @@ def run_cache(args: list[str], max_size: str) -> int:
         except ValueError as exc:
             print(f"litert-build cache gc: {exc}")
             return 2
-        evicted, left = cache.gc(limit)
-        print(f"evicted {evicted} entries; {left:,} bytes left (limit {limit:,})")
+        evicted, inputs, left = cache.gc(limit)
+        also = f" and {inputs} cluster inputs" if inputs else ""
+        print(f"evicted {evicted} entries{also}; {left:,} bytes left (limit {limit:,})")
         return 0
     checked, bad = cache.verify()
     print(f"checked {checked} entries: {checked - len(bad)} ok, {len(bad)} corrupted and evicted")

@@ -8,6 +8,7 @@ Layout, on any fsspec filesystem (a local folder by default)::
 
     <cache>/v1/<key[:2]>/<key>/entry.json       # written last: marks the entry complete
     <cache>/v1/<key[:2]>/<key>/files/<name>     # the .tflite, its JSON, runtime assets
+    <cache>/inputs/sha256/<d[:2]>/<d>           # a cluster build's inputs, by content
 
 ``entry.json`` lists every file with its sha256 and size. Files are uploaded under a
 temporary name and moved into place, ``entry.json`` last, so a killed store leaves no
@@ -168,31 +169,44 @@ class ArtifactCache:
         return sum(self.fs.du(self._entry_dir(key), total=False).values())
 
     def last_used(self, key: str) -> float:
-        info = self.fs.info(f"{self._entry_dir(key)}/{ENTRY}")
-        for field in ("mtime", "modified", "LastModified", "updated", "created"):
-            value = info.get(field)
-            if value is None:
+        return _modified(self.fs.info(f"{self._entry_dir(key)}/{ENTRY}"))
+
+    def inputs(self) -> list[tuple[float, str, int]]:
+        """(last used, path, size) of every input a cluster build uploaded
+        (:mod:`litert_build.build.cluster.inputs`: ``<cache>/inputs/sha256/<2>/<digest>``)."""
+        found = []
+        for path in self.fs.glob(f"{self.root.rstrip('/')}/inputs/sha256/*/*"):
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            if STAGED_FILE.match(name):
                 continue
-            return value.timestamp() if hasattr(value, "timestamp") else float(value)
-        return 0.0
+            info = self.fs.info(path)
+            found.append((_modified(info), path, int(info.get("size") or 0)))
+        return found
 
     def info(self) -> dict[str, Any]:
         keys = self.entries()
+        inputs = self.inputs()
         return {"location": self.location, "entries": len(keys),
-                "bytes": sum(self.entry_size(k) for k in keys)}
+                "bytes": sum(self.entry_size(k) for k in keys) + sum(size for _, _, size in inputs),
+                "inputs": len(inputs)}
 
-    def gc(self, max_size: int) -> tuple[int, int]:
-        """Evict least recently used entries until the cache holds at most ``max_size`` bytes."""
-        sized = [(self.last_used(k), k, self.entry_size(k)) for k in self.entries()]
-        total = sum(size for _, _, size in sized)
-        evicted = 0
-        for _, key, size in sorted(sized):
+    def gc(self, max_size: int) -> tuple[int, int, int]:
+        """Evict least recently used entries and cluster inputs until the cache holds at most
+        ``max_size`` bytes: (entries evicted, inputs evicted, bytes left)."""
+        sized = [(self.last_used(k), "entry", k, self.entry_size(k)) for k in self.entries()]
+        sized += [(used, "input", path, size) for used, path, size in self.inputs()]
+        total = sum(item[3] for item in sized)
+        evicted = {"entry": 0, "input": 0}
+        for _, kind, name, size in sorted(sized):
             if total <= max_size:
                 break
-            self.evict(key)
+            if kind == "entry":
+                self.evict(name)
+            else:
+                self.fs.rm_file(name)
             total -= size
-            evicted += 1
-        return evicted, total
+            evicted[kind] += 1
+        return evicted["entry"], evicted["input"], total
 
     def verify(self) -> tuple[int, list[str]]:
         """Check every entry against its digests; evict the bad ones. (checked, bad keys)."""
@@ -221,6 +235,16 @@ class ArtifactCache:
         except (ValueError, KeyError, TypeError) as exc:
             return f"{ENTRY} malformed ({exc})"
         return None
+
+
+def _modified(info: dict[str, Any]) -> float:
+    """A file's modification time from fsspec's ``info`` (each backend names it its own way)."""
+    for field in ("mtime", "modified", "LastModified", "updated", "created"):
+        value = info.get(field)
+        if value is None:
+            continue
+        return value.timestamp() if hasattr(value, "timestamp") else float(value)
+    return 0.0
 
 
 def _protocols(fs) -> tuple[str, ...]:

@@ -229,6 +229,21 @@ def test_an_unreachable_scheduler_is_one_error_before_anything_runs(tmp_path, ma
     assert off.returncode == 0 and len(off.converted) == 3, off.output
 
 
+def test_a_store_the_workers_cannot_read_or_no_cache_is_one_error_before_anything_runs(
+        tmp_path, cluster, marks):
+    project = _project(tmp_path / "p", MANIFEST)
+    # memory:// lives in each process: this build's is not the workers' (as a folder on this
+    # machine is not another machine's).
+    private = run_build(project, "--scheduler", cluster.scheduler_address,
+                        env={"LITERT_BUILD_CACHE": "memory://litert-build-test"})
+    assert private.returncode != 0 and private.executed == []
+    assert "no worker of the Dask cluster at" in private.output
+    assert "can read the artifact cache memory://litert-build-test" in private.output
+    off = run_build(project, "--scheduler", cluster.scheduler_address, env={"LITERT_BUILD_CACHE": "off"})
+    assert off.returncode != 0 and off.executed == []
+    assert "needs the artifact cache (inputs and outputs travel through it), but it is off" in off.output
+
+
 def test_a_worker_killed_mid_conversion_is_retried_and_the_artifact_built_once(tmp_path, cluster, marks):
     project = _project(tmp_path / "p", SLOW)
     store = tmp_path / "store"

@@ -121,3 +121,18 @@ def test_materialize_refuses_escaping_names_bad_digests_and_wrong_bytes(tmp_path
         materialize(cache, {"zoo.py": missing}, blobs, tmp_path / "scratch")
     assert sorted(p.name for p in blobs.iterdir()) == []
     assert not (tmp_path / "scratch" / "zoo.py").exists()
+
+
+def test_cache_info_counts_cluster_inputs_and_gc_evicts_the_oldest(tmp_path):
+    project = tmp_path / "project"
+    write(project / "old.bin", "o" * 1000)
+    write(project / "new.bin", "n" * 3000)
+    cache = ArtifactCache(str(tmp_path / "store"))
+    digests = upload(cache, project, ["old.bin"])
+    os.utime(blob_path(cache, digests["old.bin"]), (1_000_000, 1_000_000))  # long unused
+    digests |= upload(cache, project, ["new.bin"])
+    info = cache.info()
+    assert info["inputs"] == 2 and info["bytes"] == 4000
+    assert cache.gc(3500) == (0, 1, 3000)  # the older input goes first
+    assert not cache.fs.exists(blob_path(cache, digests["old.bin"]))
+    assert cache.fs.exists(blob_path(cache, digests["new.bin"]))

@@ -74,6 +74,16 @@ def start(address: str, cache: str | None) -> None:
                 print(f"litert-build: warning: {worker} runs other tool versions and will refuse "
                       f"conversions: {version_difference(tool_versions(), theirs)}",
                       file=sys.stderr, flush=True)
+        blind = _workers_without_the_store(client, cache)
+        if blind and len(blind) == len(workers):
+            raise ClusterUnavailable(
+                f"no worker of the Dask cluster at {address} can read the artifact cache {cache} "
+                f"({next(iter(blind.values()))}). Inputs and outputs travel through it: set cache: "
+                "(or LITERT_BUILD_CACHE) to storage every machine reaches (s3://..., gs://..., a "
+                "folder mounted at the same path everywhere), or build here with --scheduler off.")
+        for worker, why in sorted(blind.items()):
+            print(f"litert-build: warning: {worker} cannot read the artifact cache {cache} ({why}): "
+                  "the conversions it gets will fail", file=sys.stderr, flush=True)
     _ACTIVE["address"] = address
 
 
@@ -127,6 +137,40 @@ def _worker_tools(client) -> dict[str, dict[str, str]]:
 
 def _tools_here() -> dict[str, str]:
     return tool_versions()
+
+
+def _workers_without_the_store(client, cache: str) -> dict[str, str]:
+    """Workers that cannot read a file written to the store just now, with why: a cache folder
+    that is local to this machine, credentials a worker lacks."""
+    import uuid
+
+    from litert_build.store.artifact_cache import ArtifactCache
+    from litert_build.store.remote import put_bytes, remove
+
+    store = ArtifactCache(cache)
+    token = uuid.uuid4().hex
+    probe = f"{store.root.rstrip('/')}/inputs/probe-{token}"
+    store.fs.makedirs(probe.rsplit("/", 1)[0], exist_ok=True)
+    put_bytes(store.fs, probe, token.encode())
+    try:
+        answers = client.run(_read_probe, cache, probe, token, on_error="return")
+    finally:
+        remove(store.fs, probe)
+    return {worker: (answer if isinstance(answer, str) else f"{type(answer).__name__}: {answer}")
+            for worker, answer in answers.items() if answer is not None}
+
+
+def _read_probe(cache: str, path: str, expected: str) -> str | None:
+    """On a worker: None if it reads ``expected`` at ``path`` in the store, else why not."""
+    from litert_build.store.artifact_cache import ArtifactCache
+
+    try:
+        found = ArtifactCache(cache).fs.cat_file(path)
+    except FileNotFoundError:
+        return "the file written here is not there"
+    except Exception as exc:  # noqa: BLE001 - any reason is the answer
+        return f"{type(exc).__name__}: {exc}"
+    return None if found == expected.encode() else "it holds other bytes"
 
 
 def version_difference(ours: dict[str, str], theirs: dict[str, str]) -> str:

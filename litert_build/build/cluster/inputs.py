@@ -51,6 +51,8 @@ def upload(cache: ArtifactCache, root: Path, names: list[str]) -> dict[str, str]
             remote = blob_path(cache, digest)
             if not cache.fs.exists(remote):
                 put_file(cache.fs, str(path), remote, sha256=digest)
+            elif cache.local:
+                os.utime(remote)  # used now: ``cache gc`` evicts the least recently used
             with _LOCK:
                 _UPLOADED.add((cache.location, digest))
     return digests
