@@ -76,10 +76,13 @@ def _run(args: list[str]) -> BuildResult:
 
 
 def build(manifest: str | os.PathLike[str] = "models.yaml", targets: Sequence[str] = (),
-          parallel: int = 1, cache: bool = True) -> BuildResult:
+          parallel: int = 1, cache: bool = True, scheduler: str | None = None) -> BuildResult:
     """Build what is out of date in ``manifest`` (``targets``: doit task names such as
-    ``convert:digits:int8`` or ``bundle:mobile``; default: everything)."""
+    ``convert:digits:int8`` or ``bundle:mobile``; default: everything); ``scheduler``: a Dask
+    scheduler's address to convert on (as ``--scheduler``; ``"off"``: here)."""
     args = ["--manifest", str(Path(manifest).resolve()), "-n", str(parallel), *targets]
+    if scheduler is not None:
+        args += ["--scheduler", scheduler]
     return _run(args + ([] if cache else ["--no-cache"]))
 
 

@@ -32,30 +32,7 @@ class BuildReporter(ConsoleReporter):
     def initialize(self, tasks, selected_tasks):
         super().initialize(tasks, selected_tasks)
         start_run(tasks, selected_tasks)  # which variants of a model one worker may build together
-        if run_specs():
-            start_executor()
-
-
-def start_executor() -> None:
-    """Connect to the run's Dask scheduler, if it has one, before any task runs: one clear error
-    (doit's runtime error, exit status 2) when it cannot be reached."""
-    from doit.exceptions import InvalidTask
-
-    from litert_build.build.cluster.connect import ClusterUnavailable, scheduler_address, start
-    from litert_build.build.convert_action import NO_CACHE_ENV
-    from litert_build.build.tasks import current_manifest
-
-    try:
-        manifest = current_manifest()
-    except Exception:  # noqa: BLE001 - its tasks say what is wrong with it
-        return
-    address = scheduler_address(manifest.scheduler)
-    if address is None:
-        return
-    try:
-        start(address, manifest.cache if not os.environ.get(NO_CACHE_ENV) else None)
-    except ClusterUnavailable as exc:
-        raise InvalidTask(f"litert-build: {exc}") from None
+        start_executor()
 
     def execute_task(self, task):
         if task.actions and task.name[0] != "_":
@@ -108,3 +85,29 @@ def start_executor() -> None:
             parts.append("report written")
         if self.ran or c["up to date"] or c["failed"]:
             self.write(f"litert-build: {', '.join(parts)} in {time.monotonic() - self.started:.1f}s\n")
+
+
+def start_executor() -> None:
+    """Connect to the run's Dask scheduler, if it has one, before any task runs: one clear error
+    (doit's runtime error, exit status 2) when it cannot be reached."""
+    from doit.exceptions import InvalidTask
+
+    from litert_build.build.cluster.connect import ClusterUnavailable, reset, scheduler_address, start
+    from litert_build.build.convert_action import NO_CACHE_ENV
+
+    reset()
+    if not run_specs():  # nothing to convert in this run: no need for the cluster
+        return
+    from litert_build.build.tasks import current_manifest
+
+    try:
+        manifest = current_manifest()
+    except Exception:  # noqa: BLE001 - its tasks say what is wrong with it
+        return
+    address = scheduler_address(manifest.scheduler)
+    if address is None:
+        return
+    try:
+        start(address, manifest.cache if not os.environ.get(NO_CACHE_ENV) else None)
+    except ClusterUnavailable as exc:
+        raise InvalidTask(f"litert-build: {exc}") from None

@@ -224,9 +224,6 @@ def test_an_unreachable_scheduler_is_one_error_before_anything_runs(tmp_path, ma
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in run.output
     assert "--scheduler off" in run.output
     assert run.executed == []
-    off = run_build(project, "--scheduler", "off", "convert",
-                    env={"LITERT_BUILD_CACHE": "off", "CLUSTER_TEST_MARKS": str(tmp_path)})
-    assert off.returncode == 0 and len(off.converted) == 3, off.output
 
 
 def test_a_store_the_workers_cannot_read_or_no_cache_is_one_error_before_anything_runs(

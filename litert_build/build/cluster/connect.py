@@ -47,6 +47,12 @@ def active() -> str | None:
     return _ACTIVE["address"]
 
 
+def reset() -> None:
+    """A new run builds here until :func:`start` says otherwise (the API runs several builds in
+    one process)."""
+    _ACTIVE["address"] = None
+
+
 def start(address: str, cache: str | None) -> None:
     """Connect before anything runs: raise :class:`ClusterUnavailable` with what to do, else
     print the cluster's workers and dashboard and make it this run's executor."""
