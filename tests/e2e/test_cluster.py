@@ -118,7 +118,7 @@ def _store(tmp_path: Path) -> str:
 
 
 def test_a_cluster_build_gives_the_bytes_of_a_local_build_from_inputs_sent_by_content(
-        tmp_path, cluster, marks):
+        tmp_path, cluster, marks, monkeypatch):
     for name in ("alpha", "beta"):
         (marks / f"{name}.cwd").unlink(missing_ok=True)
     local = _project(tmp_path / "local", MANIFEST)
@@ -133,6 +133,7 @@ def test_a_cluster_build_gives_the_bytes_of_a_local_build_from_inputs_sent_by_co
     assert f"building on the Dask cluster at {cluster.scheduler_address}: 2 worker(s)" in built.output
     assert "dashboard http://" in built.output
     assert sorted(built.converted) == ["alpha:float16", "alpha:float32", "beta:float32"]
+    assert "litert-build: 3 converted, 0 from cache, 0 up to date, 0 failed" in built.output
     running = dict(re.findall(r"^  (\S+): running on (tcp://\S+)$", built.output, flags=re.M))
     assert set(running) == {"alpha:float32", "beta:float32"}  # float16: in alpha's session
     workers = set(cluster.scheduler_info["workers"])
@@ -163,9 +164,14 @@ def test_a_cluster_build_gives_the_bytes_of_a_local_build_from_inputs_sent_by_co
     record = load_json(remote / ".litert-build" / "builds" / "beta.float32.json")
     assert record["executor"]["worker"] == running["beta:float32"]
 
-    again = run_build(remote, "--scheduler", cluster.scheduler_address, "convert", env=env)
-    assert again.returncode == 0, again.output
-    assert again.executed == [] and len(again.up_to_date) == 3
+    import litert_build.api as lb
+
+    monkeypatch.setenv("LITERT_BUILD_CACHE", store)
+    again = lb.build(remote / "models.yaml", ["convert"], scheduler=cluster.scheduler_address)
+    assert again.ok, again.output
+    assert f"building on the Dask cluster at {cluster.scheduler_address}" in again.output
+    for task in ("alpha:float32", "alpha:float16", "beta:float32"):
+        assert again.outcome(f"convert:{task}") == "up to date"
     # A local rebuild from scratch reproduces every file, the provenance statement included.
     rebuilt = run_build(remote, "verify", env=env)
     assert rebuilt.returncode == 0, rebuilt.output
