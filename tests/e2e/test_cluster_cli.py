@@ -1,6 +1,7 @@
 """The real command-line path of a cluster build: a ``dask scheduler`` and two ``dask worker``
 processes on 127.0.0.1, a ``file://`` store in a temp folder, and ``litert-build --scheduler``;
-then a second checkout of the project that builds nothing and restores everything."""
+a builder, calibration data and a KerasHub preset folder; then a second checkout of the project
+that builds nothing and restores everything."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared.project import artifact, run_build, write_project
+from shared.project import artifact, run_build, run_python, write_project
 from shared.zoo import ALPHA, WIDE, module
 
 distributed = pytest.importorskip("distributed")
@@ -29,7 +30,21 @@ models:
     source: {builder: zoo:wide}
     calibration: {npz: data/calib.npz, samples: 16}
     variants: {float32: {}, int8: {}}
+  gpt2: {version: "1", source: {preset: presets/gpt2_tiny, task: CausalLM}}
 """
+
+# A KerasHub preset folder (weights, configs, tokenizer assets): every file travels by content.
+GPT2_PRESET = """
+import keras, keras_hub
+keras.utils.set_random_seed(0)
+vocab = {"<|endoftext|>": 0, "a": 1, "b": 2, "\u0120a": 3, "\u0120b": 4, "ab": 5}
+tok = keras_hub.models.GPT2Tokenizer(vocabulary=vocab, merges=["a b"])
+pre = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer=tok, sequence_length=12)
+bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=1, num_heads=2, hidden_dim=16,
+                                   intermediate_dim=32, max_sequence_length=32)
+keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
+"""
+BUILT = (("alpha", "float32"), ("gpt2", "float32"), ("wide", "float32"), ("wide", "int8"))
 
 
 def _dask(*args: str, log: Path) -> subprocess.Popen:
@@ -72,34 +87,39 @@ def test_litert_build_scheduler_with_dask_processes_and_a_shared_store(tmp_path,
     rng = np.random.default_rng(0)
     (project / "data").mkdir()
     np.savez(project / "data" / "calib.npz", x=rng.standard_normal((16, 64)).astype("float32"))
+    run_python(project, GPT2_PRESET)
     store = tmp_path / "store"
     env = {"LITERT_BUILD_CACHE": store.as_uri()}
 
     built = run_build(project, "--scheduler", dask_cluster, "-n", "2", env=env)
     assert built.returncode == 0, built.output
-    assert sorted(built.converted) == ["alpha:float32", "wide:float32", "wide:int8"]
+    assert sorted(built.converted) == [f"{model}:{variant}" for model, variant in BUILT]
     assert f"building on the Dask cluster at {dask_cluster}: 2 worker(s)" in built.output
-    assert built.output.count(" running on tcp://127.0.0.1:") == 2  # alpha, and wide's session
+    assert built.output.count(" running on tcp://127.0.0.1:") == 3  # alpha, gpt2, wide's session
     from ai_edge_litert.interpreter import Interpreter
 
-    for model, variant in (("alpha", "float32"), ("wide", "float32"), ("wide", "int8")):
+    for model, variant in BUILT:
         tflite, manifest = artifact(project, model, variant)
         meta = json.loads(manifest.read_text())
         assert meta["artifact"]["sha256"] == hashlib.sha256(tflite.read_bytes()).hexdigest()
         runner = Interpreter(model_path=str(tflite)).get_signature_runner("serving_default")
         assert runner.get_input_details()  # loads, and has its signature
     # Every input went to the store by content: the module and the calibration data.
-    for name in ("zoo.py", "data/calib.npz"):
+    for name in ("zoo.py", "data/calib.npz", "presets/gpt2_tiny/model.weights.h5",
+                 "presets/gpt2_tiny/assets/tokenizer/vocabulary.json"):
         digest = hashlib.sha256((project / name).read_bytes()).hexdigest()
         assert (store / "inputs" / "sha256" / digest[:2] / digest).is_file()
-    assert len(list((store / "v1").glob("*/*/entry.json"))) == 3
+    assert len(list((store / "v1").glob("*/*/entry.json"))) == 4
+    assets = project / "artifacts" / "gpt2" / "1" / "gpt2.assets"  # the tokenizer, via the cache
+    assert (assets / "tokenizer" / "vocabulary.json").read_bytes() == \
+        (project / "presets" / "gpt2_tiny" / "assets" / "tokenizer" / "vocabulary.json").read_bytes()
 
     # A second checkout of the same project, on the same cluster and store: nothing to convert.
     other = tmp_path / "checkout2"
     shutil.copytree(project, other, ignore=shutil.ignore_patterns("artifacts", ".litert-build"))
     again = run_build(other, "--scheduler", dask_cluster, "-n", "2", env=env)
     assert again.returncode == 0, again.output
-    assert again.converted == [] and sorted(again.restored) == ["alpha:float32", "wide:float32", "wide:int8"]
-    for model, variant in (("alpha", "float32"), ("wide", "float32"), ("wide", "int8")):
+    assert again.converted == [] and sorted(again.restored) == [f"{m}:{v}" for m, v in BUILT]
+    for model, variant in BUILT:
         restored, first = artifact(other, model, variant)[0], artifact(project, model, variant)[0]
         assert restored.read_bytes() == first.read_bytes()
