@@ -212,7 +212,7 @@ def _executor(spec: dict[str, Any], cache: ArtifactCache | None) -> tuple[str | 
     if address is None:
         return None, None
     if cache is None:
-        return None, "the artifact cache is off"
+        return None, "the artifact cache is unavailable"
     problem = remote_problem(spec)
     return (None, problem) if problem else (address, None)
 

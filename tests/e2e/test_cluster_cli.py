@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared.hub import GPT2_TINY_PRESET
 from shared.project import artifact, run_build, run_python, write_project
 from shared.zoo import ALPHA, WIDE, module
 
@@ -34,16 +35,7 @@ models:
 """
 
 # A KerasHub preset folder (weights, configs, tokenizer assets): every file travels by content.
-GPT2_PRESET = """
-import keras, keras_hub
-keras.utils.set_random_seed(0)
-vocab = {"<|endoftext|>": 0, "a": 1, "b": 2, "\u0120a": 3, "\u0120b": 4, "ab": 5}
-tok = keras_hub.models.GPT2Tokenizer(vocabulary=vocab, merges=["a b"])
-pre = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer=tok, sequence_length=12)
-bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=1, num_heads=2, hidden_dim=16,
-                                   intermediate_dim=32, max_sequence_length=32)
-keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
-"""
+GPT2_PRESET = "import keras, keras_hub\nkeras.utils.set_random_seed(0)\n" + GPT2_TINY_PRESET
 BUILT = (("alpha", "float32"), ("gpt2", "float32"), ("wide", "float32"), ("wide", "int8"))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from shared.hub import GPT2_TINY_PRESET
 from shared.project import artifact, load_json, manifest_of, run_build, run_python, write_project
 
 MAKE_PRESETS = '''
@@ -16,15 +17,7 @@ import keras
 import keras_hub
 
 keras.utils.set_random_seed(0)
-
-# GPT-2 with a byte-pair tokenizer and a preprocessor (sequence_length 12).
-vocab = {"<|endoftext|>": 0, "a": 1, "b": 2, "\\u0120a": 3, "\\u0120b": 4, "ab": 5}
-tok = keras_hub.models.GPT2Tokenizer(vocabulary=vocab, merges=["a b"])
-pre = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer=tok, sequence_length=12)
-bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=1, num_heads=2, hidden_dim=16,
-                                   intermediate_dim=32, max_sequence_length=32)
-keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
-
+''' + GPT2_TINY_PRESET + '''
 # BERT classifier with a word-piece tokenizer (sequence_length 10).
 words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat"]
 btok = keras_hub.models.BertTokenizer(vocabulary=words)

@@ -11,6 +11,18 @@ from pathlib import Path
 
 BUILDERS = Path(__file__).with_name("hub_families.py")
 
+# A GPT-2 causal LM with a byte-pair tokenizer and a preprocessor (sequence_length 12), saved as a
+# preset folder (weights, configs, tokenizer assets): script text for ``run_python`` in a project
+# (the caller imports keras and keras_hub, and seeds).
+GPT2_TINY_PRESET = """
+vocab = {"<|endoftext|>": 0, "a": 1, "b": 2, "\\u0120a": 3, "\\u0120b": 4, "ab": 5}
+tok = keras_hub.models.GPT2Tokenizer(vocabulary=vocab, merges=["a b"])
+pre = keras_hub.models.GPT2CausalLMPreprocessor(tokenizer=tok, sequence_length=12)
+bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=1, num_heads=2, hidden_dim=16,
+                                   intermediate_dim=32, max_sequence_length=32)
+keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
+"""
+
 # family -> (registry entry, input names, output names, extra manifest settings)
 FAMILIES = {
     "llama": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
