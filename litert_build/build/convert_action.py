@@ -32,6 +32,7 @@ from doit.exceptions import TaskFailed
 from litert_build.build.cluster.connect import active as cluster_address
 from litert_build.build.cluster.submit import convert_on_cluster, remote_problem
 from litert_build.build.memory import reserved
+from litert_build.build.progress import say
 from litert_build.build.sessions import leave_note, mark_ran, ran, siblings, take_note
 from litert_build.build.workers import failure_message, run_session
 from litert_build.failures import guarded
@@ -129,7 +130,7 @@ def _convert_locked(spec: dict[str, Any], where: str, root: Path):
     seconds = round(time.monotonic() - started + elsewhere, 2)
     record = {"outcome": outcome, "seconds": seconds, "build_key": spec["cache_key"], **details}
     atomic_write_bytes(build_record_path(root, spec["model"], spec["variant"]), dumps_manifest(record))
-    print(f"  {where}: {how} in {seconds:.1f}s", flush=True)
+    say(f"  {where}: {how} in {seconds:.1f}s")
     return {"outcome": outcome, "seconds": seconds}  # the task's values: the run summary counts them
 
 

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from litert_build.build.progress import say
 from litert_build.plan.layout import build_record_path, state_dir
 from litert_build.processes import pid_alive, proc_bytes
 from litert_build.store.files import atomic_write_bytes
@@ -108,13 +109,12 @@ def reserved(spec: dict[str, Any], where: str) -> Iterator[None]:
                 held[me] = {"pid": os.getpid(), "bytes": need}
                 _write(ledger, held)
                 if need > free:
-                    print(f"  {where}: expects ~{gib(need)} at its peak ({how}), more than the "
-                          f"{gib(free)} available; starting it alone", flush=True)
+                    say(f"  {where}: expects ~{gib(need)} at its peak ({how}), more than the "
+                        f"{gib(free)} available; starting it alone")
                 break
         if not said:
-            print(f"  {where}: waiting for memory: expects ~{gib(need)} at its peak ({how}); "
-                  f"{gib(free)} available, {gib(others)} reserved by {len(held)} running worker(s)",
-                  flush=True)
+            say(f"  {where}: waiting for memory: expects ~{gib(need)} at its peak ({how}); "
+                f"{gib(free)} available, {gib(others)} reserved by {len(held)} running worker(s)")
             said = True
         time.sleep(POLL_SECONDS)
     try:

@@ -16,6 +16,14 @@ from pathlib import Path
 POLL_SECONDS = 0.2
 
 
+def say(line: str, stream=None) -> None:
+    """Print one line in one write: on a cluster build doit's runner threads print at once, and
+    ``print`` writes the text and its newline separately (lines would run into each other)."""
+    stream = stream or sys.stdout
+    stream.write(line + "\n")
+    stream.flush()
+
+
 class ProgressWatcher:
     """Shows the steps written to ``path`` until :meth:`stop`."""
 

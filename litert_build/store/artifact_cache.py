@@ -40,7 +40,8 @@ def file_sha256(path: Path) -> str:
 
 
 def warn(message: str) -> None:
-    print(f"litert-build: warning: {message}", file=sys.stderr, flush=True)
+    sys.stderr.write(f"litert-build: warning: {message}\n")  # one write: runner threads print at once
+    sys.stderr.flush()
 
 
 class _Corrupt(Exception):

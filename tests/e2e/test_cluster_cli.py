@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,7 +44,7 @@ BUILT = (("alpha", "float32"), ("gpt2", "float32"), ("wide", "float32"), ("wide"
 def _dask(*args: str, log: Path) -> subprocess.Popen:
     """``dask ARGS`` (the console script installed beside this Python)."""
     return subprocess.Popen([str(Path(sys.executable).with_name("dask")), *args],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
 @pytest.fixture
@@ -64,14 +66,10 @@ def dask_cluster(tmp_path):
         with distributed.Client(address, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=120)
         yield address
-    finally:
-        for proc in reversed(processes):
-            proc.terminate()
+    finally:  # each process group whole: nanny, worker, its zygote and conversions
         for proc in processes:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_litert_build_scheduler_with_dask_processes_and_a_shared_store(tmp_path, dask_cluster):
@@ -106,12 +104,25 @@ def test_litert_build_scheduler_with_dask_processes_and_a_shared_store(tmp_path,
     assert (assets / "tokenizer" / "vocabulary.json").read_bytes() == \
         (project / "presets" / "gpt2_tiny" / "assets" / "tokenizer" / "vocabulary.json").read_bytes()
 
+    # Placement by memory: these workers declare MEMORY=16e9, so a task asks for its expected
+    # peak as that resource, and a peak no worker has for the largest worker's amount.
+    from litert_build.build.cluster.submit import _placement
+    from litert_build.build.memory import expected_peak
+    from litert_build.plan.specs import make_plan
+
+    spec = next(s for s in make_plan(project / "models.yaml").specs if s.task_name == "wide:int8").to_json()
+    with distributed.Client(dask_cluster, set_as_default=False) as client:
+        assert _placement(client, spec) == {"resources": {"MEMORY": expected_peak(spec)[0]}}
+        record = project / ".litert-build" / "builds" / "wide.int8.json"
+        record.write_text(json.dumps({**json.loads(record.read_text()), "peak_rss": 1 << 45}))
+        assert _placement(client, spec) == {"resources": {"MEMORY": 16e9}}
+
     # A second checkout of the same project, on the same cluster and store: nothing to convert.
     other = tmp_path / "checkout2"
     shutil.copytree(project, other, ignore=shutil.ignore_patterns("artifacts", ".litert-build"))
     again = run_build(other, "--scheduler", dask_cluster, "-n", "2", env=env)
     assert again.returncode == 0, again.output
-    assert again.converted == [] and sorted(again.restored) == [f"{m}:{v}" for m, v in BUILT]
+    assert again.converted == [] and sorted(again.restored) == [f"{m}:{v}" for m, v in BUILT], again.output
     for model, variant in BUILT:
         restored, first = artifact(other, model, variant)[0], artifact(project, model, variant)[0]
         assert restored.read_bytes() == first.read_bytes()

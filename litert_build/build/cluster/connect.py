@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any
 
+from litert_build.build.progress import say
 from litert_build.errors import LiteRTBuildError
 from litert_build.versions import tool_versions
 
@@ -70,16 +71,14 @@ def start(address: str, cache: str | None) -> None:
     except Exception:  # no dashboard service (bokeh missing on the scheduler)
         dashboard = None
     line = f"litert-build: building on the Dask cluster at {address}: {len(workers)} worker(s)"
-    print(line + (f", dashboard {dashboard}" if dashboard else ""), flush=True)
+    say(line + (f", dashboard {dashboard}" if dashboard else ""))
     if not workers:
-        print("litert-build: warning: the cluster has no workers yet: conversions wait for one",
-              file=sys.stderr, flush=True)
+        say("litert-build: warning: the cluster has no workers yet: conversions wait for one", sys.stderr)
     else:
         for worker, theirs in sorted(_worker_tools(client).items()):
             if theirs != tool_versions():
-                print(f"litert-build: warning: {worker} runs other tool versions and will refuse "
-                      f"conversions: {version_difference(tool_versions(), theirs)}",
-                      file=sys.stderr, flush=True)
+                say(f"litert-build: warning: {worker} runs other tool versions and will refuse "
+                    f"conversions: {version_difference(tool_versions(), theirs)}", sys.stderr)
         blind = _workers_without_the_store(client, cache)
         if blind and len(blind) == len(workers):
             raise ClusterUnavailable(
@@ -88,8 +87,8 @@ def start(address: str, cache: str | None) -> None:
                 "(or LITERT_BUILD_CACHE) to storage every machine reaches (s3://..., gs://..., a "
                 "folder mounted at the same path everywhere), or build here with --scheduler off.")
         for worker, why in sorted(blind.items()):
-            print(f"litert-build: warning: {worker} cannot read the artifact cache {cache} ({why}): "
-                  "the conversions it gets will fail", file=sys.stderr, flush=True)
+            say(f"litert-build: warning: {worker} cannot read the artifact cache {cache} ({why}): "
+                "the conversions it gets will fail", sys.stderr)
     _ACTIVE["address"] = address
 
 
@@ -114,10 +113,11 @@ def submitted(token: str) -> None:
 def _announce(event) -> None:
     _, message = event
     if isinstance(message, dict) and message.get("token") in _MINE:
-        print(f"  {message.get('task')}: running on {message.get('worker')}", flush=True)
+        say(f"  {message.get('task')}: running on {message.get('worker')}")
 
 
 def _connect(address: str):
+    _refused_fast(address)
     try:
         from distributed import Client
     except ImportError:
@@ -132,6 +132,26 @@ def _connect(address: str):
             f"{str(exc).splitlines()[0] if str(exc) else 'no answer'}). Start one (dask scheduler), "
             "check the address and that this machine can reach its port, or build here with "
             "--scheduler off.") from None
+
+
+def _refused_fast(address: str) -> None:
+    """A ``tcp://`` or ``tls://`` scheduler whose port refuses connections, said at once (Dask's
+    client keeps retrying until its timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_SECONDS).close()
+    except ConnectionRefusedError:
+        raise ClusterUnavailable(
+            f"cannot reach the Dask scheduler at {address}: nothing listens on port {parts.port} of "
+            f"{parts.hostname}. Start one (dask scheduler), check the address, or build here with "
+            "--scheduler off.") from None
+    except OSError:
+        return  # unresolvable, unroutable, timed out: Dask's own attempt says it
 
 
 def _worker_tools(client) -> dict[str, dict[str, str]]:
