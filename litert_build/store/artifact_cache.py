@@ -67,6 +67,14 @@ class ArtifactCache:
     def _entry_dir(self, key: str) -> str:
         return f"{self.root.rstrip('/')}/{FORMAT}/{key[:2]}/{key}"
 
+    def inputs_dir(self) -> str:
+        """Where cluster builds put inputs by content (:mod:`litert_build.build.cluster.inputs`)."""
+        return f"{self.root.rstrip('/')}/inputs"
+
+    def input_path(self, digest: str) -> str:
+        """An input's place in the store: ``<cache>/inputs/sha256/<digest[:2]>/<digest>``."""
+        return f"{self.inputs_dir()}/sha256/{digest[:2]}/{digest}"
+
     def entries(self) -> list[str]:
         """Keys of every complete entry."""
         pattern = f"{self.root.rstrip('/')}/{FORMAT}/*/*/{ENTRY}"
@@ -173,10 +181,9 @@ class ArtifactCache:
         return _modified(self.fs.info(f"{self._entry_dir(key)}/{ENTRY}"))
 
     def inputs(self) -> list[tuple[float, str, int]]:
-        """(last used, path, size) of every input a cluster build uploaded
-        (:mod:`litert_build.build.cluster.inputs`: ``<cache>/inputs/sha256/<2>/<digest>``)."""
+        """(last used, path, size) of every input a cluster build uploaded (:meth:`input_path`)."""
         found = []
-        for path in self.fs.glob(f"{self.root.rstrip('/')}/inputs/sha256/*/*"):
+        for path in self.fs.glob(f"{self.inputs_dir()}/sha256/*/*"):
             name = path.rstrip("/").rsplit("/", 1)[-1]
             if STAGED_FILE.match(name):
                 continue

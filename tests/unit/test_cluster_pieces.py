@@ -11,7 +11,7 @@ import pytest
 from shared.project import write
 
 from litert_build.build.cluster import connect
-from litert_build.build.cluster.inputs import InputUnavailable, blob_path, materialize, upload
+from litert_build.build.cluster.inputs import InputUnavailable, materialize, upload
 from litert_build.build.cluster.submit import remote_problem
 from litert_build.config.models_yaml import load_manifest
 from litert_build.errors import ManifestError
@@ -84,7 +84,7 @@ def test_inputs_go_up_by_content_once_and_come_down_checked(tmp_path):
     digests = upload(cache, project, ["zoo.py", "data/x.txt", "zoo.py"])
     assert digests["zoo.py"] == hashlib.sha256(b"print('hi')\n").hexdigest()
     for name, digest in digests.items():
-        assert cache.fs.cat_file(blob_path(cache, digest)) == (project / name).read_bytes()
+        assert cache.fs.cat_file(cache.input_path(digest)) == (project / name).read_bytes()
 
     blobs, scratch = tmp_path / "blobs", tmp_path / "scratch"
     materialize(cache, digests, blobs, scratch)
@@ -94,7 +94,7 @@ def test_inputs_go_up_by_content_once_and_come_down_checked(tmp_path):
     assert oct(os.stat(blobs / digests["zoo.py"]).st_mode & 0o777) == "0o444"
 
     # A second task of the model downloads nothing: the worker's copy serves it.
-    cache.fs.rm(blob_path(cache, digests["zoo.py"]))
+    cache.fs.rm(cache.input_path(digests["zoo.py"]))
     materialize(cache, {"zoo.py": digests["zoo.py"]}, blobs, tmp_path / "scratch2")
     assert (tmp_path / "scratch2" / "zoo.py").read_text() == "print('hi')\n"
 
@@ -115,8 +115,8 @@ def test_materialize_refuses_escaping_names_bad_digests_and_wrong_bytes(tmp_path
     with pytest.raises(InputUnavailable, match="is not in"):
         materialize(cache, {"zoo.py": missing}, blobs, tmp_path / "scratch")
     # Another machine wrote other bytes under the digest: refused, and nothing kept.
-    cache.fs.makedirs(blob_path(cache, missing).rsplit("/", 1)[0], exist_ok=True)
-    cache.fs.pipe_file(blob_path(cache, missing), b"tampered")
+    cache.fs.makedirs(cache.input_path(missing).rsplit("/", 1)[0], exist_ok=True)
+    cache.fs.pipe_file(cache.input_path(missing), b"tampered")
     with pytest.raises(InputUnavailable, match="holds sha256"):
         materialize(cache, {"zoo.py": missing}, blobs, tmp_path / "scratch")
     assert sorted(p.name for p in blobs.iterdir()) == []
@@ -129,10 +129,10 @@ def test_cache_info_counts_cluster_inputs_and_gc_evicts_the_oldest(tmp_path):
     write(project / "new.bin", "n" * 3000)
     cache = ArtifactCache(str(tmp_path / "store"))
     digests = upload(cache, project, ["old.bin"])
-    os.utime(blob_path(cache, digests["old.bin"]), (1_000_000, 1_000_000))  # long unused
+    os.utime(cache.input_path(digests["old.bin"]), (1_000_000, 1_000_000))  # long unused
     digests |= upload(cache, project, ["new.bin"])
     info = cache.info()
     assert info["inputs"] == 2 and info["bytes"] == 4000
     assert cache.gc(3500) == (0, 1, 3000)  # the older input goes first
-    assert not cache.fs.exists(blob_path(cache, digests["old.bin"]))
-    assert cache.fs.exists(blob_path(cache, digests["new.bin"]))
+    assert not cache.fs.exists(cache.input_path(digests["old.bin"]))
+    assert cache.fs.exists(cache.input_path(digests["new.bin"]))

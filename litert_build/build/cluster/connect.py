@@ -175,7 +175,7 @@ def _workers_without_the_store(client, cache: str) -> dict[str, str]:
 
     store = ArtifactCache(cache)
     token = uuid.uuid4().hex
-    probe = f"{store.root.rstrip('/')}/inputs/probe-{token}"
+    probe = f"{store.inputs_dir()}/probe-{token}"
     store.fs.makedirs(probe.rsplit("/", 1)[0], exist_ok=True)
     put_bytes(store.fs, probe, token.encode())
     try:

@@ -1,7 +1,7 @@
 """Inputs by content: the files a task's key covers go to the shared store under their sha256,
 and come out of it, checked, in the Dask worker's scratch folder.
 
-Layout, beside the artifact cache's entries::
+Layout, beside the artifact cache's entries (:meth:`ArtifactCache.input_path`)::
 
     <cache>/inputs/sha256/<digest[:2]>/<digest>
 
@@ -34,10 +34,6 @@ class InputUnavailable(Exception):
     """An input is not in the store, or not the bytes its digest names."""
 
 
-def blob_path(cache: ArtifactCache, digest: str) -> str:
-    return f"{cache.root.rstrip('/')}/inputs/sha256/{digest[:2]}/{digest}"
-
-
 def upload(cache: ArtifactCache, root: Path, names: list[str]) -> dict[str, str]:
     """Put every file (project-relative) into the store unless it is there: name -> sha256."""
     digests = {}
@@ -48,7 +44,7 @@ def upload(cache: ArtifactCache, root: Path, names: list[str]) -> dict[str, str]
         with _LOCK:
             known = (cache.location, digest) in _UPLOADED
         if not known:
-            remote = blob_path(cache, digest)
+            remote = cache.input_path(digest)
             if not cache.fs.exists(remote):
                 put_file(cache.fs, str(path), remote, sha256=digest)
             elif cache.local:
@@ -80,13 +76,13 @@ def materialize(cache: ArtifactCache, digests: dict[str, str], blobs: Path, root
 def _fetch(cache: ArtifactCache, digest: str, blob: Path, name: str) -> None:
     staged = blob.parent / staged_name(blob.name)
     try:
-        got, size = sha256_and_size(cache.fs, blob_path(cache, digest), staged)
+        got, size = sha256_and_size(cache.fs, cache.input_path(digest), staged)
     except FileNotFoundError:
         staged.unlink(missing_ok=True)
         raise InputUnavailable(f"{name} (sha256 {digest[:16]}...) is not in {cache.location}") from None
     if got != digest:
         staged.unlink(missing_ok=True)
         raise InputUnavailable(f"{name}: the store holds sha256 {got[:16]}... ({size} bytes) under "
-                               f"{digest[:16]}...; remove {blob_path(cache, digest)} and build again")
+                               f"{digest[:16]}...; remove {cache.input_path(digest)} and build again")
     os.chmod(staged, 0o444)  # linked into scratch folders: nothing may write through a link
     os.replace(staged, blob)
