@@ -45,3 +45,19 @@ def aot_versions(vendor: str) -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
+
+
+LLM_PACKAGES = ("litert-lm-builder", "litert-lm-api", "sentencepiece", "tokenizers")
+
+
+@cache
+def llm_versions() -> dict[str, str]:
+    """What a ``kind: llm`` artifact also depends on: the .litertlm writer, the engine that runs it
+    in verification, and the tokenizer libraries its tokenizer section is made with."""
+    found = {}
+    for package in LLM_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found

@@ -65,6 +65,9 @@ def built_in_place(spec: dict[str, Any]) -> bool:
         if file_sha256(tflite) != meta["artifact"]["sha256"]:
             return False
         assets = meta.get("assets") or {}
+        package = meta.get("litertlm") or {}
+        if package and file_sha256(inside(tflite.parent, package["file"])) != package["sha256"]:
+            return False
         return all(file_sha256(inside(tflite.parent, f"{assets['folder']}/{name}")) == digest
                    for name, digest in assets.get("files", {}).items())
     except (OSError, ValueError, KeyError, TypeError):

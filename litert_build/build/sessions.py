@@ -82,9 +82,10 @@ def enabled() -> bool:
 
 def trace_key(spec: dict[str, Any]) -> str | None:
     """What must be equal for two variants to be built from one trace; None for a variant that
-    is not converted from the Keras model (``kind: aot`` compiles its base artifact)."""
+    is not converted from the Keras model's serving function (``kind: aot`` compiles its base
+    artifact; ``kind: llm`` traces the model through its KV cache, alone)."""
     settings = spec["settings"]
-    if KINDS[settings["kind"]].pipeline == "compile":
+    if KINDS[settings["kind"]].pipeline in ("compile", "llm"):
         return None
     shaping = {name: settings.get(name) for name in TRACE_FIELDS}
     return json.dumps([spec["model"], spec.get("source"), shaping], sort_keys=True)

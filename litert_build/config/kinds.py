@@ -105,8 +105,19 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("aot", "the base variant compiled ahead of time for NPU targets", 30.0,
          _absolute("mean_abs", 5e-3, 0.05), relative_default=False,
          fields=("base", "targets", "backend_options"), pipeline="compile"),
+    # A CausalLM traced through its KV cache: prefill/decode signatures, packaged as .litertlm;
+    # verified by greedy generation against KerasHub (export/llm/), not on random tensors.
+    Kind("llm", "a CausalLM with prefill/decode signatures and a KV cache, packaged as .litertlm",
+         0.0, {}, relative_default=False, fields=("prefill", "kv_cache", "recipe", "weight_dtype"),
+         pipeline="llm"),
 )}
 AEQ_MIN_SQNR_DB = {"wi2": 3.0}  # recipes with 2-bit weights: coarser still
+
+
+# kind: llm verifies greedy generation: the share of the K generated tokens whose top-1 the
+# artifact reproduces, fed the Keras sequence (1.0 = the same greedy tokens), and the logit error.
+LLM_VERIFY: dict[str, Any] = {"seed": 0, "tokens": 16, "prompt_tokens": 12, "metric": "tokens"}
+LLM_MIN_AGREEMENT = {"float": 1.0, "recipe": 0.75}
 
 
 def kind_names() -> tuple[str, ...]:
@@ -134,6 +145,8 @@ def default_gate(kind: str, given: dict[str, Any], recipe: str | None = None) ->
     Giving ``atol``/``rtol`` without a metric, or an absolute metric, selects the kind's
     absolute gate; ``metric: sqnr`` (or a kind whose default is SQNR) its ``min_sqnr_db``.
     """
+    if kind == "llm":
+        return {**LLM_VERIFY, "min_token_agreement": LLM_MIN_AGREEMENT["recipe" if recipe else "float"]}
     record = KINDS[kind]
     metric = given.get("metric")
     absolute = metric not in (None, "sqnr") or (metric is None and ("atol" in given or "rtol" in given))

@@ -416,6 +416,8 @@ def _resolve_variant(
         problems += _collect(_check_recipe, raw.get("recipe"))
     if kind == "aot":
         problems += _aot_errors(raw)
+    if kind == "llm":
+        problems += _llm_errors(raw)
     problems += _collect(_resolve_calibration, kind, raw.get("recipe"), settings)
     if settings.get("eval"):
         settings["eval"] = {"metric": "accuracy", **settings["eval"]}
@@ -493,6 +495,40 @@ def _resolve_calibration(kind: str, recipe: Any, settings: dict[str, Any]) -> No
         settings.pop("calibration", None)
 
 
+
+
+LLM_DEFAULTS = {"prefill": [128], "kv_cache": 1024, "weight_dtype": "float32"}
+
+
+def _llm_errors(raw: dict[str, Any]) -> list[ManifestError]:
+    """kind llm: its defaults filled in (recorded, so they key the build), and every problem."""
+    for name, value in LLM_DEFAULTS.items():
+        if raw.get(name) is None:
+            raw[name] = copy.deepcopy(value)
+    problems = []
+    cache, lengths = raw["kv_cache"], raw["prefill"]
+    if isinstance(cache, int) and isinstance(lengths, list):
+        too_long = [n for n in lengths if isinstance(n, int) and n > cache]
+        if too_long:
+            problems.append(ManifestError(
+                f"prefill length(s) {too_long} exceed kv_cache {cache}: a prompt chunk must fit the "
+                "cache. Lower them or raise kv_cache.", field="prefill"))
+        if len(set(lengths)) != len(lengths):
+            problems.append(ManifestError(
+                f"prefill lists a length twice ({lengths}): give each length once.", field="prefill"))
+    recipe = raw.get("recipe")
+    if recipe is not None:
+        problems += _collect(_check_recipe, recipe)
+        if str(recipe).startswith("static_"):
+            problems.append(ManifestError(
+                f"recipe '{recipe}' quantizes activations with calibration data, which kind 'llm' "
+                "does not take: use a weight-only or dynamic recipe (weight_only_wi8_afp32, "
+                "dynamic_wi4b32_afp32, ...).", field="recipe"))
+        if raw["weight_dtype"] != "float32":
+            problems.append(ManifestError(
+                "weight_dtype and recipe both say how weights are stored: give one of them "
+                "(recipe quantizes the float32 weights).", field="weight_dtype"))
+    return problems
 
 
 def _aot_errors(raw: dict[str, Any]) -> list[ManifestError]:

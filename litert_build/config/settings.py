@@ -45,7 +45,7 @@ Fraction = Annotated[int | float, Field(ge=0, le=1),
                      WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
 
 KindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
-Metric = Literal["allclose", "mean_abs", "max_abs", "sqnr"]
+Metric = Literal["allclose", "mean_abs", "max_abs", "sqnr", "tokens"]
 EvalMetric = Literal["accuracy", "top5", "mse"]
 TensorDtype = Literal["float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool"]
 BundleFormat = Literal["tar.gz", "zip"]
@@ -137,10 +137,19 @@ class Verify(Settings):
     metric: Metric = Field(
         None, description="allclose: every element within atol + rtol*|keras|; mean_abs / max_abs: "
         "mean / max |error| <= atol + rtol * mean / max |keras|; sqnr: 10 log10(sum keras^2 / sum "
-        "error^2) >= min_sqnr_db. Default per kind: sqnr for the quantized kinds, else allclose.")
+        "error^2) >= min_sqnr_db; tokens (kind llm): greedy generation against KerasHub. Default "
+        "per kind: sqnr for the quantized kinds, tokens for llm, else allclose.")
     min_sqnr_db: Number = Field(
         None, description="Minimum signal-to-quantization-noise ratio in dB against the float Keras "
         "output, for metric sqnr (default per kind, see README).")
+    tokens: Positive = Field(
+        None, description="kind llm: greedy tokens generated and compared with KerasHub (16).")
+    prompt_tokens: Positive = Field(
+        None, description="kind llm: length of the seeded prompt, in tokens (12).")
+    min_token_agreement: Fraction = Field(
+        None, description="kind llm (metric tokens): the share of the generated tokens whose greedy "
+        "choice the artifact must reproduce, fed KerasHub's sequence (1.0: the same tokens; default "
+        "1.0, 0.75 with a quantization recipe).")
 
 
 class Calibration(Settings):
@@ -207,9 +216,18 @@ class VariantSettings(VariantScoped):
     io: IoType = Field("float", description="int8 only: type of the artifact's inputs and outputs.")
     strict: bool = Field(False, description="int8 only: fail when any op stays float.")
     recipe: NonEmpty | None = Field(
-        None, description="aeq only: an ai-edge-quantizer recipe name (weight_only_wi4_afp32, "
+        None, description="aeq and llm: an ai-edge-quantizer recipe name (weight_only_wi4_afp32, "
         "dynamic_wi8_afp32, static_wi8_ai8, ...) or the path of a recipe JSON file, relative to "
-        "models.yaml.")
+        "models.yaml (llm: weight-only and dynamic recipes; optional).")
+    prefill: Annotated[list[Positive], Field(min_length=1)] = Field(
+        None, description="llm only: prompt chunk lengths, one prefill signature each (prefill_<n>); "
+        "default [128], at most kv_cache.")
+    kv_cache: Positive = Field(
+        None, description="llm only: KV-cache length: the most tokens (prompt + generated) one "
+        "conversation holds (default 1024).")
+    weight_dtype: Literal["float32", "float16"] = Field(
+        None, description="llm only: how the artifact stores its float weights (default float32; "
+        "not with a recipe).")
     expect_quantized: Fraction | None = Field(
         None, description="aeq only: fail when less than this fraction of the float weight bytes "
         "was quantized (null: no check).")

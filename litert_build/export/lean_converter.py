@@ -37,20 +37,22 @@ SERVE_TAGS = {"serve"}
 BUILDER_SLACK = 1 << 20  # bytes of the pre-sized builder beyond the C++ converter's output
 
 
-def saved_model_converter(folder: str, signature_key: str):
-    """A converter for the SavedModel in ``folder`` as ``from_saved_model`` makes it, without
-    loading the SavedModel's variables; the stock one if this TensorFlow lacks what that needs."""
+def saved_model_converter(folder: str, signature_key: str | list[str]):
+    """A converter for the SavedModel in ``folder`` (one signature, or several: one subgraph each)
+    as ``from_saved_model`` makes it, without loading the SavedModel's variables; the stock one if
+    this TensorFlow lacks what that needs."""
     import tensorflow as tf
 
+    keys = [signature_key] if isinstance(signature_key, str) else list(signature_key)
     lite = _lite()
     if lite is None:
-        return tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[signature_key])
+        return tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=keys)
     from tensorflow.lite.python import conversion_metadata_schema_py_generated as metadata_fb
 
     lite.TFLiteConverterBase._set_original_model_type(metadata_fb.ModelType.TF_SAVED_MODEL)
-    converter = lite.TFLiteSavedModelConverterV2(folder, SERVE_TAGS, [signature_key])
+    converter = lite.TFLiteSavedModelConverterV2(folder, SERVE_TAGS, keys)
     if not converter.saved_model_dir:  # not a TF2 SavedModel: what from_saved_model falls back to
-        return tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[signature_key])
+        return tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=keys)
     return converter
 
 

@@ -85,7 +85,8 @@ def targets(spec: dict[str, Any]) -> tuple[Path, Path, Path]:
 
 
 def artifact_files(manifest: Path) -> list[str]:
-    """Files of one build, relative to the artifact's folder: .tflite, .json and assets.
+    """Files of one build, relative to the artifact's folder: .tflite, .json, assets and, for
+    ``kind: llm``, the .litertlm.
 
     A manifest may come from a shared cache: every name it lists must stay in its folder
     (:class:`~litert_build.store.safepath.UnsafePath` otherwise).
@@ -94,6 +95,9 @@ def artifact_files(manifest: Path) -> list[str]:
     names = [meta["artifact"]["file"], manifest.name]
     assets = meta.get("assets") or {}
     names += [f"{assets['folder']}/{name}" for name in sorted(assets.get("files", {}))]
+    package = meta.get("litertlm") or {}
+    if package.get("file"):
+        names.append(package["file"])
     for name in names:
         inside(manifest.parent, name)
     return names

@@ -22,7 +22,7 @@ from litert_build.plan.keys import file_digest, settings_digest
 from litert_build.plan.layout import artifact_paths, project_relative
 from litert_build.plan.sources import resolve_source
 from litert_build.store.safepath import UnsafePath, inside
-from litert_build.versions import tool_versions
+from litert_build.versions import llm_versions, tool_versions
 
 MANIFEST_ENV = "LITERT_BUILD_MANIFEST"
 
@@ -266,7 +266,10 @@ def _spec(manifest: Manifest, model: str, model_settings: ModelSettings, variant
     tflite, json_path = artifact_paths(manifest.artifacts_dir, model, settings.version, variant)
     hashes = {rel: file_digest(manifest.root / rel) for rel in files}
     # What defines the conversion besides file bytes: the settings and the tools' versions.
-    settings_hash = settings_digest({"settings": settings.key_json(), "tools": tool_versions()})
+    tools = tool_versions()
+    if KINDS[settings.kind].pipeline == "llm":  # also the .litertlm writer, engine and tokenizers
+        tools = {**tools, **llm_versions()}
+    settings_hash = settings_digest({"settings": settings.key_json(), "tools": tools})
     hashes["settings"] = settings_hash
     cache_key = settings_digest({"format": 1, "model": model, "variant": variant, "inputs": hashes})
     return BuildSpec(

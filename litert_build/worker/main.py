@@ -189,6 +189,18 @@ def build_aot(spec: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "summary": compiled_summary(job, compiled, verification)}
 
 
+def build_llm(spec: dict[str, Any]) -> str:
+    """A CausalLM's prefill/decode artifact and its .litertlm (:mod:`litert_build.worker.steps.llm`)."""
+    from litert_build.worker.job import Job
+    from litert_build.worker.steps.llm import build as build_llm_variant
+
+    set_doing("importing TensorFlow and Keras")
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    return build_llm_variant(Job.from_spec(spec))
+
+
 def main(argv: list[str]) -> int:
     """Build the specs in ``argv[0]``, write the results to ``argv[1]``; the exit code says if
     the first spec built."""
@@ -199,8 +211,11 @@ def main(argv: list[str]) -> int:
     first = specs[0]
     mark = stamp_count()
     try:
-        if KINDS[first["settings"]["kind"]].pipeline == "compile":
+        pipeline = KINDS[first["settings"]["kind"]].pipeline
+        if pipeline == "compile":
             results = [{"ok": True, "summary": build_aot(first), "steps": timings(mark)}]
+        elif pipeline == "llm":
+            results = [{"ok": True, "summary": build_llm(first), "steps": timings(mark)}]
         else:
             results = build(specs)
     except Exception as exc:  # noqa: BLE001 - a shared step failed: the first spec's failure

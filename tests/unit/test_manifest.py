@@ -343,3 +343,46 @@ def test_yaml_syntax_errors_are_located(tmp_path, text, where):
     with pytest.raises(ManifestError) as caught:
         load_manifest(tmp_path / "models.yaml")
     assert str(caught.value).startswith(where) and "is not valid YAML" in str(caught.value), str(caught.value)
+
+
+def test_llm_variants_resolve_their_defaults_and_report_each_problem(tmp_path):
+    plan = plan_of_m(tmp_path, """
+        variants:
+          chat: {kind: llm}
+          long: {kind: llm, prefill: [32, 128], kv_cache: 512, verify: {tokens: 8}}
+          q4: {kind: llm, prefill: [16], kv_cache: 64, recipe: dynamic_wi4b32_afp32}
+          bad: {kind: llm, prefill: [128, 128, 256], kv_cache: 200, recipe: static_wi8_ai8, weight_dtype: float16}
+          typo: {kind: llm, recipe: dynamic_wi4b32}
+          fp: {kind: float32, kv_cache: 64}
+    """)
+    specs = {s.variant: s for s in plan.specs}
+    chat = specs["chat"].settings
+    assert (chat.prefill, chat.kv_cache, chat.weight_dtype, chat.recipe) == ([128], 1024, "float32", None)
+    assert chat.verify.metric == "tokens" and chat.verify.tokens == 16 and chat.verify.min_token_agreement == 1.0
+    assert specs["long"].settings.verify.tokens == 8 and specs["long"].settings.prefill == [32, 128]
+    assert specs["q4"].settings.verify.min_token_agreement == 0.75
+    assert specs["chat"].cache_key != specs["long"].cache_key
+    errs = errors(plan)
+    assert set(errs) == {"m:bad", "m:typo", "m:fp"}
+    bad = errs["m:bad"]
+    assert "4 problems" in bad
+    assert "field 'prefill'" in bad and "[256] exceed kv_cache 200" in bad and "length twice" in bad
+    assert "field 'recipe'" in bad and "does not take" in bad
+    assert "field 'weight_dtype'" in bad
+    assert "unknown ai-edge-quantizer recipe 'dynamic_wi4b32'" in errs["m:typo"]
+    assert "'kv_cache' applies to kind llm, not to 'float32'" in errs["m:fp"]
+
+
+def test_llm_keys_include_the_litertlm_tools(tmp_path, monkeypatch):
+    from litert_build import versions
+
+    plan = plan_of_m(tmp_path, "variants: {chat: {kind: llm}, float32: {}}")
+    before = {s.variant: s.cache_key for s in plan.specs}
+    versions.llm_versions.cache_clear()
+    monkeypatch.setattr(versions, "LLM_PACKAGES", ("litert-lm-builder", "pytest"))
+    try:
+        after = {s.variant: s.cache_key for s in plan_of_m(tmp_path, "variants: {chat: {kind: llm}, "
+                                                           "float32: {}}").specs}
+    finally:
+        versions.llm_versions.cache_clear()
+    assert after["float32"] == before["float32"] and after["chat"] != before["chat"]
