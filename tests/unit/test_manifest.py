@@ -351,14 +351,16 @@ def test_llm_variants_resolve_their_defaults_and_report_each_problem(tmp_path):
           chat: {kind: llm}
           long: {kind: llm, prefill: [32, 128], kv_cache: 512, verify: {tokens: 8}}
           q4: {kind: llm, prefill: [16], kv_cache: 64, recipe: dynamic_wi4b32_afp32}
-          bad: {kind: llm, prefill: [128, 128, 256], kv_cache: 200, recipe: static_wi8_ai8, weight_dtype: float16}
+          bad: {kind: llm, prefill: [128, 128, 256], kv_cache: 200, recipe: static_wi8_ai8,
+               weight_dtype: float16}
           typo: {kind: llm, recipe: dynamic_wi4b32}
           fp: {kind: float32, kv_cache: 64}
     """)
     specs = {s.variant: s for s in plan.specs}
     chat = specs["chat"].settings
     assert (chat.prefill, chat.kv_cache, chat.weight_dtype, chat.recipe) == ([128], 1024, "float32", None)
-    assert chat.verify.metric == "tokens" and chat.verify.tokens == 16 and chat.verify.min_token_agreement == 1.0
+    assert chat.verify.metric == "tokens" and chat.verify.tokens == 16
+    assert chat.verify.min_token_agreement == 1.0
     assert specs["long"].settings.verify.tokens == 8 and specs["long"].settings.prefill == [32, 128]
     assert specs["q4"].settings.verify.min_token_agreement == 0.75
     assert specs["chat"].cache_key != specs["long"].cache_key

@@ -205,3 +205,21 @@ def convert(lm: Any, prefill: list[int], shape: CacheShape, float16: bool = Fals
             raise ConversionError(
                 f"TensorFlow's LiteRT converter failed on the prefill/decode signatures: "
                 f"{type(exc).__name__}: {str(exc).strip()[:4000]}") from exc
+
+
+def float16_weight_bytes(flatbuffer: bytes) -> int:
+    """Bytes of the float16 constant buffers (each stored once, whichever signatures read it): what
+    float32 weights would add to the file, so a float16 artifact's size ratio needs no second
+    conversion."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(flatbuffer, 0)
+    seen: dict[int, int] = {}
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for t in range(subgraph.TensorsLength()):
+            tensor = subgraph.Tensors(t)
+            if tensor.Type() == schema.TensorType.FLOAT16 and tensor.Buffer():
+                buffer = model.Buffers(tensor.Buffer())
+                seen[tensor.Buffer()] = int(buffer.DataLength() or buffer.Size())
+    return sum(seen.values())

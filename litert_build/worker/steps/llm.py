@@ -81,18 +81,27 @@ def prepare(job: Job, lm: Any) -> LlmSource:
 
 
 def seeded_prompt(keras_tok: Any, tokenizer: Any, vocab: int, count: int, seed: int) -> tuple[str, list[int]]:
-    """``count`` seeded ordinary tokens as text, and that text's ids as the engine makes them (the
-    start token, then the text tokenized)."""
+    """``count`` seeded ordinary tokens (printable text, no special or unknown token) as text, and
+    that text's ids as the engine makes them (the start token, then the text tokenized)."""
     special = set(tokenizer.stop_token_ids) | {tokenizer.start_token_id}
     special |= {int(i) for i in getattr(keras_tok, "special_token_ids", []) or []}
-    ordinary = np.array([i for i in range(vocab) if i not in special])
     rng = np.random.default_rng(seed)
-    text = str(keras_tok.detokenize(np.asarray(rng.choice(ordinary, count), np.int32)))
+    chosen: list[int] = []
+    for candidate in rng.permutation(vocab)[: 50 * count]:
+        if int(candidate) in special:
+            continue
+        piece = str(keras_tok.detokenize(np.asarray([candidate], np.int32)))
+        marker = piece.strip().startswith("<") and piece.strip().endswith(">")
+        if piece.strip() and piece.isprintable() and not marker and not set(piece) & {"\u2047", "\ufffd"}:
+            chosen.append(int(candidate))
+            if len(chosen) == count:
+                break
+    text = str(keras_tok.detokenize(np.asarray(chosen, np.int32)))
     ids = [int(i) for i in np.asarray(keras_tok.tokenize(text)).reshape(-1)]
     start = [tokenizer.start_token_id] if tokenizer.start_token_id is not None else []
     if not ids:
-        raise ConversionError("the seeded verification prompt tokenizes to nothing: "
-                              "check the tokenizer's vocabulary")
+        raise ConversionError("no seeded verification prompt: the tokenizer's vocabulary has no "
+                              "printable ordinary tokens")
     return text, start + ids
 
 
@@ -104,9 +113,7 @@ def convert(job: Job, source: LlmSource) -> LlmArtifact:
     options = settings.converter_options.to_json()
     float16 = settings.weight_dtype == "float16"
     flatbuffer = kv_cache.convert(source.lm, settings.prefill, source.shape, float16, options)
-    float32_size = len(flatbuffer)
-    if float16:
-        float32_size = len(kv_cache.convert(source.lm, settings.prefill, source.shape, False, options))
+    float32_size = len(flatbuffer) + (kv_cache.float16_weight_bytes(flatbuffer) if float16 else 0)
     if not settings.recipe:
         return LlmArtifact(flatbuffer, float32_size)
     return quantize(job, flatbuffer)
@@ -236,9 +243,8 @@ def describe(job: Job, loaded, source: LlmSource, artifact: LlmArtifact, invento
              verification: dict[str, Any], litertlm: dict[str, Any]) -> dict[str, Any]:
     from litert_build.export.inventory import signatures
     from litert_build.export.llm.kv_cache import signature_names
-    from litert_build.worker.steps.describe import common_manifest
-
     from litert_build.versions import llm_versions
+    from litert_build.worker.steps.describe import common_manifest
 
     settings = job.settings
     manifest = common_manifest(job, artifact.flatbuffer, inventory, verification, loaded.weights_sha256)
