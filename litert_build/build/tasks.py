@@ -21,11 +21,19 @@ from litert_build.build.console import BuildReporter
 from litert_build.build.convert_action import NO_CACHE_ENV, convert_step
 from litert_build.build.sessions import interleaved
 from litert_build.config.cache_location import CACHE_ENV
+from litert_build.config.kinds import KINDS
 from litert_build.config.models_yaml import load_manifest
 from litert_build.errors import ManifestError
 from litert_build.failures import guarded
 from litert_build.plan.keys import settings_digest
-from litert_build.plan.layout import STATE_DIR, assets_dir, build_record_path, log_dir, targets
+from litert_build.plan.layout import (
+    STATE_DIR,
+    assets_dir,
+    build_record_path,
+    litertlm_path,
+    log_dir,
+    targets,
+)
 from litert_build.plan.specs import make_plan, manifest_path
 from litert_build.release.bundle import build_bundle
 from litert_build.store.files import remove_quietly, remove_tree
@@ -126,6 +134,8 @@ def task_convert():
         root = Path(spec.root)
         spec_json = spec.to_json()
         targets_abs = list(targets(spec_json))  # .tflite, .json, .intoto.json
+        if KINDS[spec.kind].pipeline == "llm":
+            targets_abs.append(litertlm_path(targets_abs[0]))
         assets = assets_dir(root / spec.tflite, spec.model)  # KerasHub runtime assets
         yield {
             "name": spec.task_name,

@@ -5,6 +5,7 @@ temp folders and logs. One place, so no other module spells a path.
     artifacts/<model>/<version>/<model>.<variant>.tflite       the artifact
     artifacts/<model>/<version>/<model>.<variant>.json         its signature manifest
     artifacts/<model>/<version>/<model>.<variant>.intoto.json  its provenance statement
+    artifacts/<model>/<version>/<model>.<variant>.litertlm     kind llm: the LiteRT-LM package
     artifacts/<model>/<version>/<model>.assets/                KerasHub runtime assets
     .litert-build/doit.sqlite3, statcache.sqlite3, locks/, builds/, tmp/, logs/
 """
@@ -71,6 +72,11 @@ def artifact_paths(artifacts_dir: Path, model: str, version: str, variant: str) 
 def provenance_path(tflite: Path) -> Path:
     """``<model>.<variant>.intoto.json`` beside the artifact."""
     return tflite.with_suffix(".intoto.json")
+
+
+def litertlm_path(tflite: Path) -> Path:
+    """``<model>.<variant>.litertlm`` beside the artifact (``kind: llm``)."""
+    return tflite.with_suffix(".litertlm")
 
 
 def assets_dir(tflite: Path, model: str) -> Path:

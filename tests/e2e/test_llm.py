@@ -152,3 +152,11 @@ def test_second_build_converts_nothing_and_bundles_carry_the_litertlm(project):
     assert any(n.endswith("gemma_tiny.chat.litertlm") for n in names), names
     assert any(n.endswith("gemma_tiny.chat.tflite") for n in names)
     assert index
+
+    tflite, manifest = artifact(folder, "gemma_tiny", "chat")
+    package = tflite.with_suffix(".litertlm")
+    package.unlink()  # the .litertlm is one of the build's files: missing, it is restored
+    restored = run_build(folder, "gemma_tiny:chat")
+    assert restored.converted == [] and restored.restored == ["gemma_tiny:chat"], restored.output
+    recorded = json.loads(manifest.read_text())["litertlm"]["sha256"]
+    assert hashlib.sha256(package.read_bytes()).hexdigest() == recorded

@@ -83,3 +83,39 @@ def test_artifact_files_lists_the_artifact_its_manifest_and_assets(tmp_path):
 def test_artifact_files_refuses_names_that_leave_the_folder(tmp_path, assets):
     with pytest.raises(UnsafePath):
         artifact_files(write_manifest(tmp_path / "c", assets))
+
+
+def test_artifact_files_of_an_llm_include_its_litertlm_and_confine_its_name(tmp_path):
+    folder = tmp_path / "llm"
+    folder.mkdir()
+    manifest = folder / "m.chat.json"
+    meta = {"artifact": {"file": "m.chat.tflite"}, "litertlm": {"file": "m.chat.litertlm", "sha256": "0"}}
+    manifest.write_text(json.dumps(meta))
+    assert artifact_files(manifest) == ["m.chat.tflite", "m.chat.json", "m.chat.litertlm"]
+    for hostile in ("../m.chat.litertlm", "/tmp/x.litertlm"):
+        manifest.write_text(json.dumps({**meta, "litertlm": {"file": hostile}}))
+        with pytest.raises(UnsafePath):
+            artifact_files(manifest)
+
+
+@pytest.mark.parametrize("lengths, cache, count, plan", [
+    ([8, 32], 64, 11, [(0, 32)]),              # the shortest chunk that holds the rest
+    ([8, 32], 64, 5, [(0, 8)]),
+    ([8], 64, 20, [(0, 8), (8, 8), (16, 8)]),  # else chunks of the longest
+    ([16, 32], 40, 38, None),                  # 32, then 6 tokens: no length fits the last 8 slots
+])
+def test_prefill_chunks_hold_the_prompt_and_never_run_past_the_cache(lengths, cache, count, plan):
+    from litert_build.errors import ConversionError
+    from litert_build.export.llm.generate import InterpreterGenerator
+    from litert_build.export.llm.kv_cache import CacheShape
+
+    generator = object.__new__(InterpreterGenerator)  # the chunk plan needs no interpreter
+    generator.prefill_lengths = {n: f"prefill_{n}" for n in lengths}
+    generator.shape = CacheShape(1, 1, 4, cache)
+    if plan is None:
+        with pytest.raises(ConversionError, match="does not fit kv_cache 40"):
+            generator.chunks(count)
+        return
+    assert generator.chunks(count) == plan
+    covered = sum(min(length, count - start) for start, length in plan)
+    assert covered == count and all(start + length <= cache for start, length in plan)

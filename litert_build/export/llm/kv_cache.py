@@ -150,13 +150,14 @@ def signature_functions(lm: Any, prefill: list[int], shape: CacheShape) -> dict[
                  tf.TensorSpec([length], tf.int32, name="input_pos"), *cache_specs]
 
         def step(tokens, input_pos, *cache):
-            to_keras = [ops.transpose(c, (0, 2, 1, 3)) for c in cache]  # -> [1, seq, heads, dim]
+            dtype = lm.compute_dtype  # the caches are float32 at the signature, whatever computes
+            to_keras = [ops.cast(ops.transpose(c, (0, 2, 1, 3)), dtype) for c in cache]  # [1, seq, h, d]
             out, keys, values = _forward(lm, name, tokens, input_pos[0], to_keras[:layers],
                                          to_keras[layers:], logits)
             result = {}
             for i, (k, v) in enumerate(zip(keys, values, strict=True)):
-                result[f"kv_cache_k_{i}"] = ops.transpose(k, (0, 2, 1, 3))
-                result[f"kv_cache_v_{i}"] = ops.transpose(v, (0, 2, 1, 3))
+                result[f"kv_cache_k_{i}"] = ops.cast(ops.transpose(k, (0, 2, 1, 3)), "float32")
+                result[f"kv_cache_v_{i}"] = ops.cast(ops.transpose(v, (0, 2, 1, 3)), "float32")
             if logits:
                 result["logits"] = ops.cast(out, "float32")
             return result

@@ -235,7 +235,9 @@ def _same_text(text: str, expected: str) -> bool:
 
 
 def litertlm_name(job: Job) -> str:
-    return Path(job.tflite.name).with_suffix(".litertlm").name
+    from litert_build.plan.layout import litertlm_path
+
+    return litertlm_path(job.tflite).name
 
 
 @step("describing the artifact")
@@ -280,12 +282,12 @@ def describe(job: Job, loaded, source: LlmSource, artifact: LlmArtifact, invento
 def write(job: Job, flatbuffer: bytes, litertlm: Path, manifest: dict[str, Any]) -> None:
     """The .tflite, the .litertlm, then the manifest (last: it marks the build complete), each
     atomically; the old manifest and provenance go first."""
-    from litert_build.plan.layout import provenance_path
+    from litert_build.plan.layout import litertlm_path, provenance_path
     from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_quietly
 
     remove_quietly(job.manifest, provenance_path(job.tflite))
     atomic_write_bytes(job.tflite, flatbuffer)
-    atomic_write_bytes(job.tflite.with_suffix(".litertlm"), litertlm.read_bytes())
+    atomic_write_bytes(litertlm_path(job.tflite), litertlm.read_bytes())
     atomic_write_bytes(job.manifest, dumps_manifest(manifest))
 
 
