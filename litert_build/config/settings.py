@@ -222,9 +222,9 @@ class VariantSettings(VariantScoped):
     prefill: Annotated[list[Positive], Field(min_length=1)] = Field(
         None, description="llm only: prompt chunk lengths, one prefill signature each (prefill_<n>); "
         "default [128], at most kv_cache.")
-    kv_cache: Positive = Field(
+    kv_cache: Annotated[int, Field(ge=1, le=131072)] = Field(
         None, description="llm only: KV-cache length: the most tokens (prompt + generated) one "
-        "conversation holds (default 1024).")
+        "conversation holds (default 1024, at most 131072).")
     weight_dtype: Literal["float32", "float16"] = Field(
         None, description="llm only: how the artifact stores its float weights (default float32; "
         "not with a recipe).")

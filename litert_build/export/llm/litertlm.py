@@ -8,8 +8,8 @@ runtime an app would, ``litert_lm.Engine`` on CPU.
 
 Builds are byte-reproducible: the builder stamps every file with a random ``uuid`` and the current
 ``creation_timestamp``; here the uuid is derived from the content (a hash of every section) and the
-timestamp is ``SOURCE_DATE_EPOCH`` (0 when unset), so identical inputs give identical files and
-hashes in the manifest stay stable across rebuilds.
+timestamp is the epoch, so identical inputs give identical files and hashes in the manifest stay
+stable across rebuilds.
 """
 
 from __future__ import annotations
@@ -130,13 +130,10 @@ def build_litertlm(
 
 
 def _source_date() -> datetime.datetime:
-    """The reproducible-builds timestamp: SOURCE_DATE_EPOCH when set, else the epoch."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    try:
-        seconds = int(raw) if raw else 0
-    except ValueError:
-        seconds = 0
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    """The file's creation timestamp: always the epoch. A .litertlm is a cached build output keyed
+    by its inputs (an environment variable is not one), so it must not depend on when or where it
+    was built; bundles carry the release date (``SOURCE_DATE_EPOCH``, release/dates.py)."""
+    return datetime.datetime.fromtimestamp(0, tz=datetime.UTC)
 
 
 @contextlib.contextmanager
