@@ -164,8 +164,14 @@ def _doit_main():
 
     def guard(command_class):
         def execute(self, params, args):
+            from doit.exceptions import InvalidCommand
+
             try:
                 return command_class.execute(self, params, args)
+            except InvalidCommand as exc:  # the user's: a task name that does not exist
+                first = (str(exc).splitlines() or [""])[0].rstrip(".")
+                print(f"litert-build: {first}.{_task_name_hint(args)}", file=sys.stderr)
+                return 2
             except Exception as exc:  # noqa: BLE001 - doit would print the whole stack
                 from litert_build.failures import describe
                 from litert_build.plan.layout import log_dir
@@ -187,6 +193,14 @@ def _doit_main():
             print_version()
 
     return LiteRTBuildMain
+
+
+def _task_name_hint(args: list[str]) -> str:
+    """What to type instead, for names given without their task prefix (``digits:int8``)."""
+    bare = [a for a in args if not a.startswith(("convert:", "bundle:", "-")) and a not in ("report",)]
+    hint = f" Did you mean convert:{bare[0]}?" if bare else ""
+    return (f"{hint} Tasks are convert:<model>:<variant>, bundle:<name> and report; "
+            "`litert-build list` lists them.")
 
 
 def _help_class():

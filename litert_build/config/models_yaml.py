@@ -422,6 +422,12 @@ def _resolve_variant(
     if settings.get("eval"):
         settings["eval"] = {"metric": "accuracy", **settings["eval"]}
     settings["verify"] = verify_settings(kind, settings.get("verify", {}), raw.get("recipe"))
+    if (settings["verify"].get("metric") == "tokens") != (kind == "llm"):
+        problems.append(ManifestError(
+            "kind 'llm' is verified by greedy generation: its metric is 'tokens' (set "
+            "min_token_agreement instead)." if kind == "llm" else
+            f"metric 'tokens' (greedy generation) is kind llm's; kind '{kind}' compares outputs: "
+            "use allclose, mean_abs, max_abs or sqnr.", field="verify.metric"))
     settings.update(raw)
     return settings, problems
 

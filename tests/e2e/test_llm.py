@@ -156,7 +156,10 @@ def test_second_build_converts_nothing_and_bundles_carry_the_litertlm(project):
     tflite, manifest = artifact(folder, "gemma_tiny", "chat")
     package = tflite.with_suffix(".litertlm")
     package.unlink()  # the .litertlm is one of the build's files: missing, it is restored
-    restored = run_build(folder, "gemma_tiny:chat")
+    typo = run_build(folder, "gemma_tiny:chat")  # the task name without its prefix: a clear error
+    assert typo.returncode == 2 and "Did you mean convert:gemma_tiny:chat?" in typo.output, typo.output
+    assert "internal error" not in typo.output
+    restored = run_build(folder, "convert:gemma_tiny:chat")
     assert restored.converted == [] and restored.restored == ["gemma_tiny:chat"], restored.output
     recorded = json.loads(manifest.read_text())["litertlm"]["sha256"]
     assert hashlib.sha256(package.read_bytes()).hexdigest() == recorded

@@ -355,6 +355,8 @@ def test_llm_variants_resolve_their_defaults_and_report_each_problem(tmp_path):
                weight_dtype: float16}
           typo: {kind: llm, recipe: dynamic_wi4b32}
           fp: {kind: float32, kv_cache: 64}
+          sq: {kind: llm, verify: {metric: sqnr}}
+          tk: {kind: float16, verify: {metric: tokens}}
     """)
     specs = {s.variant: s for s in plan.specs}
     chat = specs["chat"].settings
@@ -365,7 +367,9 @@ def test_llm_variants_resolve_their_defaults_and_report_each_problem(tmp_path):
     assert specs["q4"].settings.verify.min_token_agreement == 0.75
     assert specs["chat"].cache_key != specs["long"].cache_key
     errs = errors(plan)
-    assert set(errs) == {"m:bad", "m:typo", "m:fp"}
+    assert set(errs) == {"m:bad", "m:typo", "m:fp", "m:sq", "m:tk"}
+    assert "field 'verify.metric'" in errs["m:sq"] and "its metric is 'tokens'" in errs["m:sq"]
+    assert "field 'verify.metric'" in errs["m:tk"] and "kind 'float16' compares outputs" in errs["m:tk"]
     bad = errs["m:bad"]
     assert "4 problems" in bad
     assert "field 'prefill'" in bad and "[256] exceed kv_cache 200" in bad and "length twice" in bad

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from litert_build.config.kinds import AEQ_RECIPES, KINDS, default_gate, min_sqnr_db, needs_calibration
+from litert_build.config.kinds import (
+    AEQ_RECIPES,
+    KINDS,
+    LLM_VERIFY,
+    default_gate,
+    min_sqnr_db,
+    needs_calibration,
+)
 from litert_build.export.compare import METRICS
 from litert_build.export.converter import CONVERTER_OPTIONS
 from litert_build.release.archive import FORMATS
@@ -53,14 +60,15 @@ def test_default_gates():
 
 
 def test_schema_verify_metrics_are_the_comparisons():
-    assert SCHEMA["$defs"]["Verify"]["properties"]["metric"]["enum"] == list(METRICS)
+    # and kind llm's greedy-generation gate
+    assert SCHEMA["$defs"]["Verify"]["properties"]["metric"]["enum"] == [*METRICS, LLM_VERIFY["metric"]]
 
 
 def test_each_kind_record_says_how_its_artifact_is_made():
     for kind in KINDS.values():
-        assert kind.pipeline in ("convert", "quantize", "compile"), kind.name
+        assert kind.pipeline in ("convert", "quantize", "compile", "llm"), kind.name
         settings = kind.converter
         assert settings.calibrate == (kind.calibration == "required"), kind.name
         assert settings.optimize == (kind.pipeline == "convert" and kind.quantized_weights), kind.name
         assert not (settings.io_types and "io" not in kind.fields), kind.name
-    assert [k for k, v in KINDS.items() if v.pipeline != "convert"] == ["aeq", "aot"]
+    assert [k for k, v in KINDS.items() if v.pipeline != "convert"] == ["aeq", "aot", "llm"]

@@ -44,6 +44,10 @@ STACKED_FAMILIES: dict[str, tuple[str, str, bool]] = {
     "MistralCausalLM": ("self_attention_cache", "self_attention_cache_update_index", False),
     "QwenCausalLM": ("self_attention_cache", "self_attention_cache_update_index", False),
     "Qwen3CausalLM": ("self_attention_cache", "self_attention_cache_update_index", False),
+    "Phi3CausalLM": ("attention_cache", "attention_cache_update_index", False),
+    "MixtralCausalLM": ("self_attention_cache", "self_attention_cache_update_index", False),
+    "QwenMoeCausalLM": ("self_attention_cache", "self_attention_cache_update_index", False),
+    "Qwen3MoeCausalLM": ("self_attention_cache", "self_attention_cache_update_index", False),
 }
 PER_LAYER_FAMILIES = ("Gemma3CausalLM",)
 SUPPORTED = tuple(STACKED_FAMILIES) + PER_LAYER_FAMILIES + ("Llama3CausalLM (a LlamaCausalLM)",)
