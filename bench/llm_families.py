@@ -55,7 +55,7 @@ def check(family: str) -> dict:
     task, backbone, extra = FAMILIES[family]
     keras.utils.set_random_seed(0)
     models = keras_hub.models
-    lm = getattr(models, task)(getattr(models, backbone)(**COMMON, **extra), preprocessor=None)
+    lm = getattr(models, task)(backbone=getattr(models, backbone)(**COMMON, **extra), preprocessor=None)
     rng = np.random.default_rng(0)
     for weight in lm.weights:
         weight.assign(rng.normal(0.0, 0.5, weight.shape).astype(weight.dtype))
