@@ -15,15 +15,20 @@ from litert_build import __version__
 PACKAGES = ("tensorflow", "keras", "keras-hub", "ai-edge-litert", "ai-edge-quantizer")
 
 
+def installed(packages) -> dict[str, str]:
+    """package -> its installed version, or "not installed"."""
+    found = {}
+    for package in packages:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
 @cache
 def tool_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "litert-build": __version__}
-    for package in PACKAGES:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
+    return {"python": platform.python_version(), "litert-build": __version__, **installed(PACKAGES)}
 
 
 AOT_PACKAGES = {
@@ -38,13 +43,7 @@ AOT_PACKAGES = {
 @cache
 def aot_versions(vendor: str) -> dict[str, str]:
     """ai-edge-litert and the vendor's compiler / SDK packages: an AOT artifact depends on them."""
-    found = {}
-    for package in ("ai-edge-litert", *AOT_PACKAGES.get(vendor, ())):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
+    return installed(("ai-edge-litert", *AOT_PACKAGES.get(vendor, ())))
 
 
 LLM_PACKAGES = ("litert-lm-builder", "litert-lm-api", "sentencepiece", "tokenizers")
@@ -54,10 +53,4 @@ LLM_PACKAGES = ("litert-lm-builder", "litert-lm-api", "sentencepiece", "tokenize
 def llm_versions() -> dict[str, str]:
     """What a ``kind: llm`` artifact also depends on: the .litertlm writer, the engine that runs it
     in verification, and the tokenizer libraries its tokenizer section is made with."""
-    found = {}
-    for package in LLM_PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
+    return installed(LLM_PACKAGES)
