@@ -53,13 +53,37 @@ def _pair(value) -> tuple[int, int]:
     return int(height), int(width)
 
 
+# The backbone attributes that bound each length (the first one present); other lengths are bound
+# by every max_*sequence_length the backbone has.
+LENGTH_LIMITS = {
+    "encoder_sequence_length": ("max_encoder_sequence_length", "max_sequence_length"),
+    "decoder_sequence_length": ("max_decoder_sequence_length", "max_sequence_length"),
+}
+
+
+def length_limit(model, which: str = "sequence_length") -> tuple[int, str] | None:
+    """(the longest ``which`` the backbone accepts, the attribute saying so), or None."""
+    backbone = getattr(model, "backbone", model)
+    names = LENGTH_LIMITS.get(which) or tuple(
+        name for name in sorted(vars(backbone)) if re.fullmatch(r"max_\w*sequence_length", name))
+    limits = [(int(value), name) for name in names
+              if isinstance(value := getattr(backbone, name, None), int) and value > 0]
+    if which in LENGTH_LIMITS:
+        limits = limits[:1]
+    return min(limits) if limits else None
+
+
 def sequence_length(model, settings: BuildSettings, which: str = "sequence_length") -> tuple[int, str]:
-    """(length, where it came from): models.yaml > the preprocessor's ``which`` > the default."""
+    """(length, where it came from): models.yaml > the preprocessor's ``which`` > the default
+    (128, or the backbone's limit when that is shorter: ``default, capped by the backbone``)."""
     if settings.sequence_length:
         return int(settings.sequence_length), "models.yaml"
     value = getattr(getattr(model, "preprocessor", None), which, None)
     if value:
         return int(value), "preprocessor"
+    limit = length_limit(model, which)
+    if limit is not None and limit[0] < DEFAULT_SEQUENCE_LENGTH:
+        return limit[0], "default, capped by the backbone"
     return DEFAULT_SEQUENCE_LENGTH, "default"
 
 
@@ -364,12 +388,11 @@ def _input_name(tensor, index: int, count: int) -> str:
 
 
 def _check_max_length(model, lengths: dict[str, tuple[int, str]], model_name: str) -> None:
-    backbone = getattr(model, "backbone", model)
-    limit = getattr(backbone, "max_sequence_length", None)
     for which, (value, origin) in lengths.items():
-        if limit and value > limit and which != "audio_length":
+        limit = length_limit(model, which) if which != "audio_length" else None
+        if limit and value > limit[0]:
             raise ManifestError(
-                f"{which} {value} (from {origin}) exceeds the backbone's max_sequence_length "
-                f"{limit}. Set sequence_length: to at most {limit}.",
+                f"{which} {value} (from {origin}) exceeds the backbone's {limit[1]} "
+                f"{limit[0]}. Set sequence_length: to at most {limit[0]}.",
                 model=model_name, field="sequence_length",
             )

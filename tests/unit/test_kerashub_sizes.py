@@ -1,0 +1,68 @@
+"""Zero-config sizes of the KerasHub registry (litert_build.export.kerashub), in process: what fills
+a dynamic dimension when models.yaml says nothing, and where it came from.
+
+In the unit tier because reading the static signature only builds tiny models from constructors
+(no conversion, no worker); the cost is importing Keras and KerasHub once for this file.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from litert_build.config.settings import BuildSettings
+from litert_build.errors import ManifestError
+
+
+@pytest.fixture(scope="module")
+def hub():
+    import keras
+    import keras_hub
+
+    assert keras.backend.backend() == "tensorflow"
+    keras.utils.set_random_seed(0)
+    return keras_hub
+
+
+def settings(**given) -> BuildSettings:
+    return BuildSettings.model_validate({"version": "1", "source": {"builder": "m:f"}, "kind": "float32",
+                                         **given})
+
+
+def signature(model, **given):
+    from litert_build.export.kerashub import hub_signature
+
+    return hub_signature(model, settings(**given), "m")
+
+
+def shapes(sig) -> dict[str, list]:
+    return {item["name"]: item["shape"] for item in sig.inputs}
+
+
+def tiny_bert(hub, max_length: int):
+    return hub.models.BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+                                   intermediate_dim=32, max_sequence_length=max_length)
+
+
+def test_the_default_length_is_capped_by_the_backbone_and_says_so(hub):
+    classifier = hub.models.BertTextClassifier(tiny_bert(hub, 32), num_classes=3, preprocessor=None)
+    sig = signature(classifier)
+    assert shapes(sig)["token_ids"] == [1, 32]
+    assert sig.record["sequence_length"] == {"value": 32, "from": "default, capped by the backbone"}
+    roomy = signature(hub.models.BertTextClassifier(tiny_bert(hub, 512), num_classes=3, preprocessor=None))
+    assert shapes(roomy)["token_ids"] == [1, 128] and roomy.record["sequence_length"]["from"] == "default"
+
+
+def test_an_explicit_length_past_the_backbone_is_still_an_error(hub):
+    with pytest.raises(ManifestError, match="sequence_length 64 \\(from models.yaml\\) exceeds the "
+                                            "backbone's max_sequence_length 32"):
+        signature(tiny_bert(hub, 32), sequence_length=64)
+
+
+def test_an_encoder_decoder_backbone_takes_its_shortest_limit(hub):
+    whisper = hub.models.WhisperBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+                                         intermediate_dim=32, num_mels=8, max_encoder_sequence_length=64,
+                                         max_decoder_sequence_length=24)
+    sig = signature(whisper)
+    assert shapes(sig)["encoder_features"] == [1, 24, 8]
+    assert shapes(sig)["decoder_token_ids"] == [1, 24]
+    assert sig.record["sequence_length"]["from"] == "default, capped by the backbone"
