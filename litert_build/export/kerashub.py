@@ -87,9 +87,18 @@ def sequence_length(model, settings: BuildSettings, which: str = "sequence_lengt
     return DEFAULT_SEQUENCE_LENGTH, "default"
 
 
+# Zero-config image sizes of backbones with no fixed image shape: what the family's presets use.
+IMAGE_DEFAULTS = {
+    "ResNetBackbone": 224, "EfficientNetBackbone": 224, "MobileNetBackbone": 224,
+    "DenseNetBackbone": 224, "VGGBackbone": 224, "HGNetV2Backbone": 224, "CSPNetBackbone": 256,
+    "XceptionBackbone": 299, "SAMBackbone": 1024,
+}
+
+
 def image_size(model, settings: BuildSettings, model_name: str) -> tuple[tuple[int, int], str]:
     """((height, width), where it came from): models.yaml > the preprocessor's image converter >
-    the backbone's ``image_shape``; else an error naming ``image_size``."""
+    the backbone's ``image_shape`` > the family's default (:data:`IMAGE_DEFAULTS`); else an error
+    naming ``image_size``."""
     if settings.image_size:
         return _pair(settings.image_size), "models.yaml"
     converter = getattr(getattr(model, "preprocessor", None), "image_converter", None)
@@ -99,6 +108,9 @@ def image_size(model, settings: BuildSettings, model_name: str) -> tuple[tuple[i
     shape = getattr(getattr(model, "backbone", model), "image_shape", None)
     if shape and len(shape) == 3 and shape[0] and shape[1]:
         return (int(shape[0]), int(shape[1])), "backbone"
+    for cls in type(getattr(model, "backbone", model)).__mro__:
+        if cls.__name__ in IMAGE_DEFAULTS:
+            return _pair(IMAGE_DEFAULTS[cls.__name__]), "default"
     raise ManifestError(
         f"the image size of this {type(model).__name__} is unknown: its preprocessor has no "
         "image_size and its backbone no fixed image_shape. Set image_size: [height, width] for "

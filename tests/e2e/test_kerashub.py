@@ -174,7 +174,7 @@ def test_sequence_length_priority(hub_project):
     assert signature(project, "gpt2_default_length")["inputs"][0]["shape"] == [1, 128]
 
 
-def test_image_size_priority_and_error(hub_project):
+def test_image_size_priority_and_family_default(hub_project):
     project, result = hub_project
     meta = manifest_of(project, "resnet")
     assert meta["kerashub"]["image_size"] == {"value": [32, 32], "from": "preprocessor"}
@@ -182,9 +182,11 @@ def test_image_size_priority_and_error(hub_project):
     assert signature(project, "resnet")["inputs"][0]["name"] == "images"
     assert signature(project, "resnet", "big")["inputs"][0]["shape"] == [1, 48, 40, 3]
     assert [o["name"] for o in signature(project, "resnet")["outputs"]] == ["logits"]
-    assert not artifact(project, "resnet_unsized")[0].exists()
-    assert ("model 'resnet_unsized', field 'image_size': the image size of this "
-            "ResNetImageClassifier is unknown") in result.output
+    # no preprocessor, no fixed image shape: the size ResNet's presets use, zero-config
+    unsized = manifest_of(project, "resnet_unsized")
+    assert unsized["kerashub"]["image_size"] == {"value": [224, 224], "from": "default"}
+    assert signature(project, "resnet_unsized")["inputs"][0]["shape"] == [1, 224, 224, 3]
+    assert unsized["verification"]["status"] == "passed"
 
 
 def test_runtime_assets_are_shipped_with_hashes(hub_project):

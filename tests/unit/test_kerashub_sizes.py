@@ -66,3 +66,26 @@ def test_an_encoder_decoder_backbone_takes_its_shortest_limit(hub):
     assert shapes(sig)["encoder_features"] == [1, 24, 8]
     assert shapes(sig)["decoder_token_ids"] == [1, 24]
     assert sig.record["sequence_length"]["from"] == "default, capped by the backbone"
+
+
+def test_an_image_backbone_without_a_fixed_size_takes_its_family_default(hub):
+    resnet = hub.models.ResNetBackbone(input_conv_filters=[64], input_conv_kernel_sizes=[3],
+                                       stackwise_num_filters=[64], stackwise_num_blocks=[1],
+                                       stackwise_num_strides=[1], block_type="basic_block",
+                                       image_shape=(None, None, 3))
+    classifier = hub.models.ResNetImageClassifier(resnet, num_classes=4, preprocessor=None)
+    sig = signature(classifier)
+    assert shapes(sig)["images"] == [1, 224, 224, 3]
+    assert sig.record["image_size"] == {"value": [224, 224], "from": "default"}
+    assert shapes(signature(classifier, image_size=[64, 96]))["images"] == [1, 64, 96, 3]  # given wins
+
+
+def test_an_image_family_without_a_default_asks_for_image_size(hub, monkeypatch):
+    from litert_build.export import kerashub
+
+    monkeypatch.setattr(kerashub, "IMAGE_DEFAULTS", {})
+    resnet = hub.models.ResNetBackbone(input_conv_filters=[64], input_conv_kernel_sizes=[3],
+                                       stackwise_num_filters=[64], stackwise_num_blocks=[1],
+                                       stackwise_num_strides=[1], block_type="basic_block")
+    with pytest.raises(ManifestError, match="image size of this ResNetBackbone is unknown.*Set image_size"):
+        signature(resnet)
