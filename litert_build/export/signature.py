@@ -28,11 +28,15 @@ from litert_build.errors import ConversionError, ManifestError
 TENSOR_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/]*")
 
 
+GENERATED_NAME = re.compile(r"(keras_tensor|input_layer)(_\d+)?")
+
+
 @dataclass(frozen=True)
 class TensorSig:
     name: str
     shape: tuple[int | None, ...]
     dtype: str
+    aliases: tuple[str, ...] = ()  # the model's own (generated) names for this input, when renamed
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
@@ -59,6 +63,12 @@ class InputSignature:
     @property
     def names(self) -> list[str]:
         return [t.name for t in self.tensors]
+
+    def generated_names(self) -> dict[str, list[str]] | None:
+        """The inputs renamed from a Keras-generated name: new name -> the model's own names (the
+        manifest's ``generated_input_names``); None when every name is the model's own."""
+        renamed = {t.name: list(t.aliases) for t in self.tensors if t.aliases}
+        return renamed or None
 
 
 def _unbuilt(model_name: str) -> ConversionError:
@@ -92,6 +102,33 @@ def _from_keras_tensor(x, name: str, batch_size: int | None, model_name: str) ->
     return TensorSig(_check_name(name, model_name), _fix_batch(shape, batch_size), dtype)
 
 
+def _own_names(x) -> tuple[str, ...]:
+    """The names Keras gives an input: its tensor's and its InputLayer's (``keras_tensor_3`` for a
+    model built in this process, ``input_layer`` for the same model loaded from a .keras file)."""
+    history = getattr(x, "_keras_history", None)
+    layer = getattr(getattr(history, "operation", None), "name", None)
+    return tuple(dict.fromkeys(n for n in (x.name, layer) if n))
+
+
+def _named(tensors: tuple[TensorSig, ...], inputs: list) -> tuple[TensorSig, ...]:
+    """One rule whatever the source: an input keeps its own name unless Keras generated it
+    (``keras_tensor*``, ``input_layer*``: it depends on how the model was made or loaded), which
+    becomes ``input`` (one input) or ``input_<i>`` (by position); the generated names stay
+    accepted as keys of calibration and eval data."""
+    taken = {t.name for t in tensors if not GENERATED_NAME.fullmatch(t.name)}
+    named = []
+    for i, (t, x) in enumerate(zip(tensors, inputs, strict=True)):
+        if not GENERATED_NAME.fullmatch(t.name):
+            named.append(t)
+            continue
+        new = "input" if len(tensors) == 1 else f"input_{i}"
+        while new in taken:
+            new = f"{new}_"
+        taken.add(new)
+        named.append(TensorSig(new, t.shape, t.dtype, _own_names(x)))
+    return tuple(named)
+
+
 def infer_input_signature(
     model, model_name: str, batch_size: int | None, explicit: list[dict[str, Any]] | None = None
 ) -> InputSignature:
@@ -108,7 +145,7 @@ def infer_input_signature(
             raise _unbuilt(model_name)
         x = model.inputs[0]
         return InputSignature(
-            (_from_keras_tensor(x, x.name, batch_size, model_name),), "single", "sequential"
+            _named((_from_keras_tensor(x, x.name, batch_size, model_name),), [x]), "single", "sequential"
         )
 
     if is_functional:
@@ -123,9 +160,9 @@ def infer_input_signature(
         if isinstance(struct, (list, tuple)):
             _reject_nesting(struct, model_name)
             tensors = tuple(_from_keras_tensor(x, x.name, batch_size, model_name) for x in struct)
-            return InputSignature(tensors, "list", "functional")
+            return InputSignature(_named(tensors, list(struct)), "list", "functional")
         return InputSignature(
-            (_from_keras_tensor(struct, struct.name, batch_size, model_name),),
+            _named((_from_keras_tensor(struct, struct.name, batch_size, model_name),), [struct]),
             "single",
             "functional",
         )

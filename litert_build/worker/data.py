@@ -93,9 +93,15 @@ def check_against_signature(
     input's shape without its batch dimension: input [1, 64] -> array [N, 64].
     Returns N. Floats may be given in any float precision and integers in any integer
     type (they are cast); a float given for an integer input or the reverse is an error.
-    ``label`` names the data's file or builder in every message.
+    An array keyed by a Keras-generated name of an input (``keras_tensor_3``, ``input_layer``) is
+    re-keyed, in ``arrays``, to the input's name. ``label`` names the data's file or builder in
+    every message.
     """
     label = label or f"the {what} data"
+    for t in tensors:  # an input renamed from a Keras-generated name: its own names are keys too
+        own = [alias for alias in getattr(t, "aliases", ()) if alias in arrays]
+        if t.name not in arrays and own:
+            arrays[t.name] = arrays.pop(own[0])
     _check_names(arrays, [t.name for t in tensors], what, extra_keys, label)
     counts = set()
     for t in tensors:

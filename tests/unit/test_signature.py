@@ -168,3 +168,39 @@ def test_explicit_inputs_must_fit_the_models_structure(keras):
     two = [{"name": "a", "shape": [1, 2]}, {"name": "b", "shape": [1, 3]}]
     sig = infer_input_signature(unbuilt, "m", 1, two)
     assert (sig.structure, sig.names) == ("dict", ["a", "b"])  # several inputs: called with a dict
+
+
+def test_generated_input_names_become_input_whatever_the_source(keras, tmp_path):
+    """One model, one name: built here its input is keras_tensor_N, loaded from .keras it is
+    input_layer; both give ``input``, and data keyed by either of the model's own names is
+    accepted."""
+    import numpy as np
+
+    from litert_build.worker.data import check_against_signature
+
+    x = keras.Input((4,))
+    model = keras.Model(x, keras.layers.Dense(2)(x))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    for source in (model, loaded):
+        sig = infer_input_signature(source, "m", 1)
+        assert sig.names == ["input"]
+        own = source.inputs[0].name
+        assert own in sig.generated_names()["input"]
+        arrays = {own: np.zeros((3, 4), np.float32)}  # keyed as a user would: model.inputs[0].name
+        assert check_against_signature(arrays, sig.tensors, "calibration") == 3
+        assert list(arrays) == ["input"]
+    assert infer_input_signature(model, "m", 1).generated_names() != \
+        infer_input_signature(loaded, "m", 1).generated_names()  # different own names, same input
+
+    seq = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    assert infer_input_signature(seq, "s", 1).names == ["input"]
+    a, b = keras.Input((2,)), keras.Input((2,), name="mask")
+    two = keras.Model([a, b], keras.layers.Add()([a, b]))
+    sig = infer_input_signature(two, "t", 1)
+    assert sig.names == ["input_0", "mask"]  # a name the model gave is kept
+    assert list(sig.generated_names()) == ["input_0"] and a.name in sig.generated_names()["input_0"]
+    named = keras.Input((4,), name="pixels")
+    assert infer_input_signature(keras.Model(named, keras.layers.Dense(2)(named)), "p", 1).names == ["pixels"]
+    assert infer_input_signature(keras.Model(named, keras.layers.Dense(2)(named)), "p", 1) \
+        .generated_names() is None
