@@ -29,11 +29,6 @@ models:
     source: {preset: presets/qwen_tiny, task: CausalLM}
     variants:
       chat: {kind: llm, prefill: [16], kv_cache: 64}
-  gpt2_tiny:
-    version: "1"
-    source: {preset: presets/gpt2_tiny, task: CausalLM}
-    variants:
-      chat: {kind: llm, prefill: [8], kv_cache: 32}
 bundles:
   phone:
     version: "1.0"
@@ -43,12 +38,10 @@ bundles:
 PRESETS = '''
 import sys
 sys.path.insert(0, sys.argv[1])
-import keras, keras_hub
 from tiny_llm import make_llm_preset
 make_llm_preset("presets/gemma_tiny", "gemma")
 make_llm_preset("presets/qwen_tiny", "qwen")
-keras.utils.set_random_seed(0)
-''' + __import__("shared.hub", fromlist=["GPT2_TINY_PRESET"]).GPT2_TINY_PRESET
+'''
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +53,9 @@ def project(tmp_path_factory):
 
 def test_llm_variants_build_verify_and_package(project):
     folder, run = project
-    assert run.returncode != 0  # gpt2_tiny:chat fails, alone
+    assert run.returncode == 0, run.output
     assert sorted(run.converted) == ["gemma_tiny:chat", "gemma_tiny:chat_f16", "gemma_tiny:chat_int4",
                                      "qwen_tiny:chat"], run.output
-    assert "gpt2_tiny:chat" in run.output and "no KV-cache export for GPT2CausalLM" in run.output
-    assert "Supported: GemmaCausalLM" in run.output
-    assert not artifact(folder, "gpt2_tiny", "chat")[0].exists()
 
     sizes = {}
     for model, variant in [("gemma_tiny", "chat"), ("gemma_tiny", "chat_f16"), ("gemma_tiny", "chat_int4"),

@@ -1,8 +1,9 @@
-"""Zero-config sizes of the KerasHub registry (litert_build.export.kerashub), in process: what fills
-a dynamic dimension when models.yaml says nothing, and where it came from.
+"""KerasHub rules that need a model but no conversion, in process: the registry's zero-config sizes
+(what fills a dynamic dimension when models.yaml says nothing, and where it came from) and which
+CausalLMs kind llm can trace.
 
-In the unit tier because reading the static signature only builds tiny models from constructors
-(no conversion, no worker); the cost is importing Keras and KerasHub once for this file.
+In the unit tier because these only build tiny models from constructors (no conversion, no
+worker); the cost is importing Keras and KerasHub once for this file.
 """
 
 from __future__ import annotations
@@ -89,3 +90,22 @@ def test_an_image_family_without_a_default_asks_for_image_size(hub, monkeypatch)
                                        stackwise_num_strides=[1], block_type="basic_block")
     with pytest.raises(ManifestError, match="image size of this ResNetBackbone is unknown.*Set image_size"):
         signature(resnet)
+
+
+def test_kind_llm_names_the_causal_lms_it_traces_and_refuses_others(hub):
+    from litert_build.errors import ConversionError
+    from litert_build.export.llm.kv_cache import cache_shape, family, signature_names
+
+    common = {"vocabulary_size": 16, "num_layers": 1, "num_query_heads": 2, "num_key_value_heads": 1,
+              "hidden_dim": 8, "intermediate_dim": 16}
+    llama3 = hub.models.Llama3CausalLM(hub.models.Llama3Backbone(**common), preprocessor=None)
+    assert family(llama3) == "LlamaCausalLM"  # a subclass traces as its base
+    assert cache_shape(llama3, 64).tensor_shape() == [1, 1, 64, 4]
+    assert signature_names([128, 32]) == ["decode", "prefill_32", "prefill_128"]
+    assert signature_names([64]) == ["decode", "prefill"]
+    gpt2 = hub.models.GPT2CausalLM(hub.models.GPT2Backbone(vocabulary_size=16, num_layers=1, num_heads=2,
+                                                           hidden_dim=8, intermediate_dim=16,
+                                                           max_sequence_length=32), preprocessor=None)
+    with pytest.raises(ConversionError, match="no KV-cache export for GPT2CausalLM yet. Supported: "
+                                              "GemmaCausalLM.*kind float32"):
+        family(gpt2)
