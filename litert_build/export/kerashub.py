@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from litert_build.errors import ConversionError, ManifestError
+from litert_build.export.signature import GENERATED_NAME
 
 if TYPE_CHECKING:
     import numpy as np
@@ -393,7 +394,7 @@ def _multimodal_sizes(model, struct, record: dict[str, Any]) -> tuple[int, int]:
 def _input_name(tensor, index: int, count: int) -> str:
     """A KerasHub input's name; auto-generated ones (``keras_tensor_12``) get a meaningful one."""
     name = tensor.name
-    if not re.match(r"^(keras_tensor|input_layer)(_\d+)?$", name):
+    if not GENERATED_NAME.fullmatch(name):
         return name
     base = "images" if len(tensor.shape) == 4 else "inputs"
     return base if count == 1 else f"{base}_{index}"

@@ -87,13 +87,7 @@ def measure_latency(tflite: Path, runs: int) -> float | None:
         else:
             value = np.zeros(shape, dtype=dtype)
         interpreter.set_tensor(detail["index"], value)
-    times = []
-    for i in range(runs + 3):
-        start = time.perf_counter()
-        interpreter.invoke()
-        if i >= 3:
-            times.append((time.perf_counter() - start) * 1e6)
-    return statistics.median(times)
+    return _median_us(interpreter.invoke, runs)
 
 
 def _decode_latency(interpreter, runs: int) -> float:
@@ -103,10 +97,15 @@ def _decode_latency(interpreter, runs: int) -> float:
     runner = interpreter.get_signature_runner("decode")
     inputs = {name: np.zeros(detail["shape"], detail["dtype"])
               for name, detail in runner.get_input_details().items()}
+    return _median_us(lambda: runner(**inputs), runs)
+
+
+def _median_us(call, runs: int) -> float:
+    """Median microseconds of ``runs`` calls, after 3 warm-up calls."""
     times = []
     for i in range(runs + 3):
         start = time.perf_counter()
-        runner(**inputs)
+        call()
         if i >= 3:
             times.append((time.perf_counter() - start) * 1e6)
     return statistics.median(times)

@@ -34,13 +34,13 @@ class InterpreterGenerator:
         from ai_edge_litert.interpreter import Interpreter
 
         self.interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
-        keys = list(self.interpreter.get_signature_list())
+        signatures = self.interpreter.get_signature_list()
+        keys = list(signatures)
         self.runners = {key: self.interpreter.get_signature_runner(key) for key in keys}
         self.prefill_lengths = {}
         for key in keys:
             if key.startswith("prefill"):
-                inputs = self.interpreter.get_signature_list()[key]["inputs"]
-                if "input_pos" not in inputs:
+                if "input_pos" not in signatures[key]["inputs"]:
                     raise ConversionError(f"signature {key} has no input_pos input")
                 details = self.runners[key].get_input_details()["input_pos"]
                 self.prefill_lengths[int(details["shape"][0])] = key

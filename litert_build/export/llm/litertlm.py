@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import os
 import tempfile
 import threading
 import uuid
@@ -27,6 +26,8 @@ from typing import Any
 
 from litert_build.errors import ConversionError
 from litert_build.export.llm.tokenizer import LlmTokenizer
+from litert_build.store.artifact_cache import file_sha256
+from litert_build.store.files import atomic_writer
 
 MODEL_TYPES = ("generic", "gemma3")
 
@@ -79,7 +80,7 @@ def build_litertlm(
     md_bytes = md.SerializeToString(deterministic=True)
 
     content = hashlib.sha256()
-    for part in (md_bytes, tokenizer.data, _sha256_file(tflite_path).encode()):
+    for part in (md_bytes, tokenizer.data, file_sha256(tflite_path).encode()):
         content.update(hashlib.sha256(part).digest())
     file_uuid = str(uuid.uuid5(_UUID_NAMESPACE, content.hexdigest()))
     timestamp = _source_date().isoformat()
@@ -101,24 +102,14 @@ def build_litertlm(
             raise ConversionError(f"Unknown tokenizer kind {tokenizer.kind!r} (sentencepiece or hf).")
         builder.add_tflite_model(str(tflite_path), lb.TfLiteModelType.PREFILL_DECODE)
 
-        fd, part_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
-        try:
-            with os.fdopen(fd, "w+b") as f, _fixed_system_metadata(file_uuid, timestamp):
-                builder.build(f, validate_metadata=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(part_name, 0o644)  # mkstemp creates it 0600; the file is a published artifact
-            os.replace(part_name, out_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(part_name)
-            raise
+        with atomic_writer(out_path) as f, _fixed_system_metadata(file_uuid, timestamp):
+            builder.build(f, validate_metadata=True)  # seeks and tells only: a write-only file serves
 
     sections = _sections(out_path)
     return {
         "file": out_path.name,
         "size": out_path.stat().st_size,
-        "sha256": _sha256_file(out_path),
+        "sha256": file_sha256(out_path),
         "sections": sections,
         "tokenizer": {"kind": tokenizer.kind, "sha256": tokenizer.sha256},
         "start_token_id": tokenizer.start_token_id,
@@ -185,14 +176,6 @@ def _sections(path: Path) -> list[dict]:
             record["model_type"] = model_type
         out.append(record)
     return out
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -7,8 +7,8 @@ the ``.litertlm`` package, run by LiteRT-LM's engine ▸ the manifest ▸ writte
 
 from __future__ import annotations
 
-import hashlib
 import math
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +30,9 @@ class LlmSource:
     lm: Any
     family: str
     shape: Any  # export.llm.kv_cache.CacheShape
-    tokenizer: Any  # export.llm.tokenizer.LlmTokenizer, or None (the model has no tokenizer)
-    keras_tokenizer: Any  # the KerasHub tokenizer, or None
-    prompt_text: str | None
+    tokenizer: Any  # export.llm.tokenizer.LlmTokenizer
+    keras_tokenizer: Any  # the KerasHub tokenizer it was made from
+    prompt_text: str
     prompt: list[int]
     reference: Any  # export.llm.generate.Generation
 
@@ -182,7 +182,6 @@ def verify(job: Job, source: LlmSource, artifact: LlmArtifact) -> tuple[dict[str
                    f"{reference.tokens}, the artifact {own.tokens}; max logit error "
                    f"{record['max_abs_logit_error']:.3g})")
     if problem:
-        record.update(status="failed", reason=problem)
         raise VerificationError(f"greedy generation does not match KerasHub: {problem}.")
     return record, own.tokens
 
@@ -283,11 +282,12 @@ def write(job: Job, flatbuffer: bytes, litertlm: Path, manifest: dict[str, Any])
     """The .tflite, the .litertlm, then the manifest (last: it marks the build complete), each
     atomically; the old manifest and provenance go first."""
     from litert_build.plan.layout import litertlm_path, provenance_path
-    from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_quietly
+    from litert_build.store.files import atomic_write_bytes, atomic_writer, dumps_manifest, remove_quietly
 
     remove_quietly(job.manifest, provenance_path(job.tflite))
     atomic_write_bytes(job.tflite, flatbuffer)
-    atomic_write_bytes(litertlm_path(job.tflite), litertlm.read_bytes())
+    with atomic_writer(litertlm_path(job.tflite)) as out, open(litertlm, "rb") as packed:
+        shutil.copyfileobj(packed, out)  # streamed: the model's bytes are in memory once already
     atomic_write_bytes(job.manifest, dumps_manifest(manifest))
 
 
@@ -312,9 +312,7 @@ def build(job: Job) -> str:
     inventory = check_ops(job, artifact)
     verification, own = verify(job, source, artifact)
     with tempfile.TemporaryDirectory(prefix="litert-build-litertlm-") as folder:
-        path, record = package(job, source, artifact, own, Path(folder))
-        record["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        record["file"] = litertlm_name(job)
+        path, record = package(job, source, artifact, own, Path(folder))  # file, size, sha256, ...
         manifest = describe(job, loaded, source, artifact, inventory, verification, record)
         write(job, artifact.flatbuffer, path, manifest)
     return summary(manifest)
