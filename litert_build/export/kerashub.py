@@ -199,6 +199,29 @@ def audio_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
     return _filled(shape, sizes.audio_length())
 
 
+SAM_PROMPTS = ("points", "labels", "boxes")
+
+
+def sam_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
+    """SAM: the image takes the image size; each prompt input has its own count (one point, one
+    box, one mask prompt), and the mask prompt the prompt encoder's mask size (4x its image
+    embedding)."""
+    if name in SAM_PROMPTS:  # boxes [batch, count, 2, 2] would pass for an image
+        return _filled(shape, 1)
+    if name == "masks":
+        height, width = sizes.model.backbone.prompt_encoder.image_embedding_size
+        return [shape[0], 1 if shape[1] is None else shape[1], 4 * int(height), 4 * int(width), shape[4]]
+    return image_or_text_dims(sizes, name, shape, dtype)
+
+
+def sam_prompts(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """SAM: foreground point labels (1), a valid prompt; random floats match no label."""
+    import numpy as np
+
+    shapes = {item["name"]: item["shape"] for item in inputs}
+    return {"labels": np.ones(shapes["labels"], "float32")} if "labels" in shapes else {}
+
+
 def gemma3_vision_layout(inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Gemma3 with vision: a valid prompt layout for verification, image tokens right after the
     first token (random ``vision_indices`` would not be valid). Nothing for a text-only Gemma3."""
@@ -240,6 +263,7 @@ REGISTRY: tuple[Family, ...] = (
     Family("ObjectDetector", "image"),
     Family("ImageSegmenter", "image", ("logits",)),
     Family("DepthEstimator", "image"),
+    Family("SAMImageSegmenter", "image", (), sam_dims, fixed=sam_prompts),
     Family("AudioToText", "audio", ("logits",), audio_dims),
     Family("Gemma3CausalLM", "multimodal", ("logits",), fixed=gemma3_vision_layout),
     Family("PaliGemmaCausalLM", "multimodal", ("logits",)),
