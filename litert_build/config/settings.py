@@ -183,6 +183,14 @@ class Eval(Settings):
 ImageSize = Positive | Annotated[list[Positive], Field(min_length=2, max_length=2)]
 
 
+class Prompts(Settings):
+    """How many prompts of each kind a promptable segmenter (KerasHub SAM) takes per image."""
+
+    points: Positive = Field(1, description="Point prompts (and as many point labels).")
+    boxes: Positive = Field(1, description="Box prompts.")
+    masks: Positive = Field(1, description="Mask prompts.")
+
+
 class VariantScoped(Settings):
     """Settings given on a model (or in defaults) and per variant; resolved per variant, so
     e.g. calibration data only counts in the hash of the variants that use it."""
@@ -205,6 +213,9 @@ class VariantScoped(Settings):
     audio_length: Positive = Field(
         None, description="KerasHub audio models: static number of audio samples of the encoder input "
         "(16000, one second at 16 kHz, when not given).")
+    prompts: Prompts = Field(
+        None, description="KerasHub SAM: prompt counts, the static size of the points/labels, boxes "
+        "and masks inputs (1 each when not given).")
 
 
 class VariantSettings(VariantScoped):

@@ -146,6 +146,14 @@ class Sizes:
                 else (DEFAULT_AUDIO_LENGTH, "default"))
         return self.lengths["audio_length"][0]
 
+    def prompt_count(self, kind: str) -> int:
+        """Prompts of ``kind`` (points, boxes, masks) per image: ``prompts:`` in models.yaml, else 1."""
+        which = f"prompts.{kind}"
+        if which not in self.lengths:
+            given = getattr(self.settings.prompts, kind, None) if self.settings.prompts else None
+            self.lengths[which] = (int(given), "models.yaml") if given else (1, "default")
+        return self.lengths[which][0]
+
     def image_size(self) -> tuple[int, int]:
         if self.image is None:
             self.image = image_size(self.model, self.settings, self.model_name)
@@ -199,19 +207,21 @@ def audio_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
     return _filled(shape, sizes.audio_length())
 
 
-SAM_PROMPTS = ("points", "labels", "boxes")
+SAM_PROMPTS = {"points": "points", "labels": "points", "boxes": "boxes", "masks": "masks"}
 
 
 def sam_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
-    """SAM: the image takes the image size; each prompt input has its own count (one point, one
-    box, one mask prompt), and the mask prompt the prompt encoder's mask size (4x its image
-    embedding)."""
-    if name in SAM_PROMPTS:  # boxes [batch, count, 2, 2] would pass for an image
-        return _filled(shape, 1)
+    """SAM: the image takes the image size; each prompt input its own count (``prompts:``, 1 each
+    by default: boxes [batch, count, 2, 2] would otherwise pass for an image), and the mask prompt
+    the prompt encoder's mask size (4x its image embedding)."""
+    if name not in SAM_PROMPTS:
+        return image_or_text_dims(sizes, name, shape, dtype)
+    shape[1] = sizes.prompt_count(SAM_PROMPTS[name])
     if name == "masks":
-        height, width = sizes.model.backbone.prompt_encoder.image_embedding_size
-        return [shape[0], 1 if shape[1] is None else shape[1], 4 * int(height), 4 * int(width), shape[4]]
-    return image_or_text_dims(sizes, name, shape, dtype)
+        encoder = getattr(sizes.model, "backbone", sizes.model).prompt_encoder
+        height, width = encoder.image_embedding_size
+        shape[2], shape[3] = 4 * int(height), 4 * int(width)
+    return shape
 
 
 def sam_prompts(inputs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -264,6 +274,7 @@ REGISTRY: tuple[Family, ...] = (
     Family("ImageSegmenter", "image", ("logits",)),
     Family("DepthEstimator", "image"),
     Family("SAMImageSegmenter", "image", (), sam_dims, fixed=sam_prompts),
+    Family("SAMBackbone", "backbone", (), sam_dims, fixed=sam_prompts),
     Family("AudioToText", "audio", ("logits",), audio_dims),
     Family("Gemma3CausalLM", "multimodal", ("logits",), fixed=gemma3_vision_layout),
     Family("PaliGemmaCausalLM", "multimodal", ("logits",)),
@@ -426,7 +437,7 @@ def _input_name(tensor, index: int, count: int) -> str:
 
 def _check_max_length(model, lengths: dict[str, tuple[int, str]], model_name: str) -> None:
     for which, (value, origin) in lengths.items():
-        limit = length_limit(model, which) if which != "audio_length" else None
+        limit = length_limit(model, which) if which.endswith("sequence_length") else None
         if limit and value > limit[0]:
             raise ManifestError(
                 f"{which} {value} (from {origin}) exceeds the backbone's {limit[1]} "

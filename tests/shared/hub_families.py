@@ -140,3 +140,20 @@ def gemma3_vision():
                                 num_key_value_heads=1, hidden_dim=16, intermediate_dim=32, head_dim=8,
                                 vision_encoder=encoder)
     return M.Gemma3CausalLM(backbone=backbone, preprocessor=None)
+
+
+def sam():
+    """SAM on a 64-pixel ViTDet: a 4x4 image embedding, so a 16x16 mask prompt."""
+    _seed()
+    encoder = M.ViTDetBackbone(hidden_size=16, num_layers=1, intermediate_dim=32, num_heads=2,
+                               global_attention_layer_indices=[0], patch_size=16, num_output_channels=8,
+                               window_size=2, image_shape=(64, 64, 3))
+    from keras_hub.src.models.sam.sam_mask_decoder import SAMMaskDecoder
+    from keras_hub.src.models.sam.sam_prompt_encoder import SAMPromptEncoder
+
+    prompts = SAMPromptEncoder(hidden_size=8, image_embedding_size=(4, 4), input_image_size=(64, 64),
+                               mask_in_channels=4)
+    decoder = SAMMaskDecoder(hidden_size=8, num_layers=1, intermediate_dim=16, num_heads=2, embedding_dim=8,
+                             num_multimask_outputs=3, iou_head_depth=1, iou_head_hidden_dim=8)
+    backbone = M.SAMBackbone(image_encoder=encoder, prompt_encoder=prompts, mask_decoder=decoder)
+    return M.SAMImageSegmenter(backbone=backbone, preprocessor=None)

@@ -109,3 +109,25 @@ def test_kind_llm_names_the_causal_lms_it_traces_and_refuses_others(hub):
     with pytest.raises(ConversionError, match="no KV-cache export for GPT2CausalLM yet. Supported: "
                                               "GemmaCausalLM.*kind float32"):
         family(gpt2)
+
+
+def test_sam_prompts_have_their_own_counts_and_the_mask_prompt_the_decoders_size(hub):
+    import numpy as np
+    from shared.hub_families import sam
+
+    model = sam()
+    default = signature(model)
+    assert shapes(default) == {"images": [1, 64, 64, 3], "points": [1, 1, 2], "labels": [1, 1],
+                               "boxes": [1, 1, 2, 2], "masks": [1, 1, 16, 16, 1]}
+    assert default.record["prompts.points"] == {"value": 1, "from": "default"}
+    assert np.array_equal(default.hints.fixed["labels"], np.ones([1, 1], "float32"))  # foreground
+    given = signature(model, prompts={"points": 3, "boxes": 2})
+    assert shapes(given)["points"] == [1, 3, 2] and shapes(given)["labels"] == [1, 3]
+    assert shapes(given)["boxes"] == [1, 2, 2, 2] and shapes(given)["masks"] == [1, 1, 16, 16, 1]
+    assert given.record["prompts.boxes"] == {"value": 2, "from": "models.yaml"}
+    # The model takes exactly these shapes.
+    rng = np.random.default_rng(0)
+    feed = {item["name"]: rng.random(item["shape"]).astype("float32") for item in given.inputs}
+    feed["labels"] = np.ones([1, 3], "float32")
+    masks = model.predict(feed, verbose=0)["masks"]
+    assert masks.shape[:2] == (1, 4) and np.isfinite(masks).all()
