@@ -67,10 +67,10 @@ def test_example_bytes_equal_the_stock_converter(example_project, tmp_path):
 
 
 def test_kerashub_bytes_equal_the_stock_converter(tmp_path):
-    """KerasHub causal LMs (tiny Gemma and Llama from their constructors, float32 and
-    dynamic_range): same bytes from the stock converter and the lean path."""
+    """A KerasHub causal LM (tiny Gemma from its constructor, float32 and dynamic_range): same bytes
+    from the stock converter and the lean path."""
     manifest = re.sub(r"(    source: .*\n)", r"\1    variants: {float32: {}, dynamic_range: {}}\n",
-                      families_manifest(["gemma", "llama"]))
+                      families_manifest(["gemma"]))
     ours = write_project(tmp_path / "ours", {"models.yaml": manifest})
     shutil.copy(BUILDERS, ours / "hub_families.py")
     stock = tmp_path / "stock"
@@ -80,7 +80,7 @@ def test_kerashub_bytes_equal_the_stock_converter(tmp_path):
         assert run.returncode == 0, run.output
     digests = artifact_digests(ours)
     kinds = ("float32", "dynamic_range")
-    assert set(digests) == {f"{m}.{v}.tflite" for m in ("gemma", "llama") for v in kinds}
+    assert set(digests) == {f"gemma.{v}.tflite" for v in kinds}
     assert artifact_digests(stock) == digests
 
 
@@ -157,9 +157,7 @@ keras.Model(x, keras.layers.Dense(8, name="y")(h)).save("small.keras")
     np.testing.assert_array_equal(outputs[0], outputs[2])
 
 
-STANDIN_MANIFEST = """schema: 1
-models:
-  mlp:
+STANDIN_MODEL_ENTRY = """  %s:
     version: "1"
     source: {keras: mlp.keras}
     stand_ins: %s
@@ -189,40 +187,42 @@ def test_standin_weights_give_the_same_model_numerically(tmp_path):
     again."""
     import numpy as np
 
-    projects = {}
     every = "float32: {}, float16: {}, dynamic_range: {}"
-    for name, setting, variants in (("usual", "never", every), ("standins", "always", every),
-                                    ("again", "always", every), ("no float32", "always", "float16: {}")):
-        project = write_project(tmp_path / name, {"models.yaml": STANDIN_MANIFEST % (setting, variants)})
-        if not projects:
-            run_python(project, STANDIN_MODEL)
-        else:  # the same model file in every project
-            shutil.copy(projects["usual"] / "mlp.keras", project / "mlp.keras")
-        run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
-        assert run.returncode == 0, run.output
-        assert "stand-in weights not used" not in run.output, run.output
-        projects[name] = project
-    assert len(artifact_digests(projects["no float32"])) == 1
-    assert artifact_digests(projects["again"]) == artifact_digests(projects["standins"])
-    folder = {name: project / "artifacts/mlp/1" for name, project in projects.items()}
+    models = {"usual": ("never", every), "standins": ("always", every), "again": ("always", every),
+              "nofloat32": ("always", "float16: {}")}  # one project, one run: the same model file
+    manifest = "schema: 1\nmodels:\n" + "".join(STANDIN_MODEL_ENTRY % (name, setting, variants)
+                                                 for name, (setting, variants) in models.items())
+    project = write_project(tmp_path, {"models.yaml": manifest})
+    run_python(project, STANDIN_MODEL)
+    run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
+    assert run.returncode == 0, run.output
+    assert "stand-in weights not used" not in run.output, run.output
+
+    def artifact(name: str, kind: str) -> Path:
+        return project / f"artifacts/{name}/1/{name}.{kind}.tflite"
+
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    assert len(list((project / "artifacts/nofloat32").rglob("*.tflite"))) == 1
     feeds = {"x": np.random.default_rng(1).standard_normal((1, 300)).astype(np.float32)}
     for kind in ("float32", "float16", "dynamic_range"):
-        usual, standins = (manifest_of(projects[name], "mlp", kind) for name in ("usual", "standins"))
+        assert digest(artifact("again", kind)) == digest(artifact("standins", kind))  # deterministic
+        usual, standins = (manifest_of(project, name, kind) for name in ("usual", "standins"))
         assert usual["stand_in_weights"] is None and usual["artifact"]["layout"] == "inline"
         assert standins["stand_in_weights"] == 2 and standins["artifact"]["layout"] == "buffer_offsets"
         assert standins["verification"]["status"] == "passed"
-        artifact = {name: folder[name] / f"mlp.{kind}.tflite" for name in ("usual", "standins")}
-        assert weight_digests(artifact["standins"]) == weight_digests(artifact["usual"])
-        assert scales(artifact["standins"]) == scales(artifact["usual"])
-        got, want = (interpreter_outputs(artifact[name], feeds) for name in ("standins", "usual"))
+        assert weight_digests(artifact("standins", kind)) == weight_digests(artifact("usual", kind))
+        assert scales(artifact("standins", kind)) == scales(artifact("usual", kind))
+        got, want = (interpreter_outputs(artifact(name, kind), feeds) for name in ("standins", "usual"))
         np.testing.assert_array_equal(got["y"], want["y"])
     # float32_size: the float32 stand-in artifact's (built beside it) or, without one, estimated
     # from a float32 conversion whose splats stay FILL ops: within a few hundred bytes
-    usual_size = manifest_of(projects["usual"], "mlp")["artifact"]["size"]
-    for name, kind in (("standins", "dynamic_range"), ("no float32", "float16")):
-        size = manifest_of(projects[name], "mlp", kind)["quantization"]["float32_size"]
+    usual_size = manifest_of(project, "usual")["artifact"]["size"]
+    for name, kind in (("standins", "dynamic_range"), ("nofloat32", "float16")):
+        size = manifest_of(project, name, kind)["quantization"]["float32_size"]
         assert abs(size - usual_size) < 0.005 * usual_size, (name, size, usual_size)
-    assert manifest_of(projects["no float32"], "mlp", "float16")["stand_in_weights"] == 2
+    assert manifest_of(project, "nofloat32", "float16")["stand_in_weights"] == 2
 
 
 KINDS = ("float32", "float16", "dynamic_range")  # the kinds converted from stand-ins
@@ -247,30 +247,28 @@ def test_standin_weights_on_a_kerashub_causal_lm(tmp_path):
     conversion's), verified against Keras, and the same outputs as the usual conversion."""
     import numpy as np
 
-    manifest = """schema: 1
-models:
-  gemma:
+    entry = """  gemma_%s:
     version: "1"
     source: {builder: "gemma_builder:gemma"}
     sequence_length: 16
     stand_ins: %s
     variants: {float32: {}, float16: {}, dynamic_range: {}}
 """
+    manifest = "schema: 1\nmodels:\n" + entry % ("never", "never") + entry % ("always", "always")
     feeds = {"token_ids": np.arange(16, dtype=np.int32).reshape(1, 16) * 7 % 512,
              "padding_mask": np.ones((1, 16), dtype=np.int32)}
+    project = write_project(tmp_path, {"models.yaml": manifest, "gemma_builder.py": GEMMA_BUILDER})
+    run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
+    assert run.returncode == 0, run.output
+    assert "stand-in weights not used" not in run.output, run.output
     artifacts: dict[tuple[str, str], Path] = {}
     for setting in ("never", "always"):
-        project = write_project(tmp_path / setting, {"models.yaml": manifest % setting,
-                                                     "gemma_builder.py": GEMMA_BUILDER})
-        run = run_build(project, env={"LITERT_BUILD_CACHE": "off"})
-        assert run.returncode == 0, run.output
-        assert "stand-in weights not used" not in run.output, run.output
         for kind in KINDS:
-            meta = manifest_of(project, "gemma", kind)
+            meta = manifest_of(project, f"gemma_{setting}", kind)
             assert meta["verification"]["status"] == "passed"
             # per layer q, o, gate, up, down (k and v, one head, are under 64 KB), and the embedding
             assert meta["stand_in_weights"] == (2 * 5 + 1 if setting == "always" else None)
-            artifacts[setting, kind] = project / f"artifacts/gemma/1/gemma.{kind}.tflite"
+            artifacts[setting, kind] = project / f"artifacts/gemma_{setting}/1/gemma_{setting}.{kind}.tflite"
     for kind in KINDS:
         usual, standins = artifacts["never", kind], artifacts["always", kind]
         assert weight_digests(standins) == weight_digests(usual)
