@@ -181,6 +181,7 @@ class Eval(Settings):
 
 
 ImageSize = Positive | Annotated[list[Positive], Field(min_length=2, max_length=2)]
+Dynamic = Literal["dynamic"]  # a dimension left dynamic in the artifact
 
 
 class Prompts(Settings):
@@ -204,12 +205,13 @@ class VariantScoped(Settings):
     calibration: Calibration = Field(None, description="Calibration data (int8, int16x8, static "
                                      "ai-edge-quantizer recipes).")
     eval: Eval = Field(None, description="Labeled evaluation (default: none).")
-    sequence_length: Positive = Field(
+    sequence_length: Positive | Dynamic = Field(
         None, description="KerasHub text models: static sequence length (beats the preprocessor's; "
-        "128 when neither is known).")
-    image_size: ImageSize = Field(
+        "128 when neither is known), or 'dynamic' for a dynamic length dimension (verified at two "
+        "lengths; an error where it would need Flex ops).")
+    image_size: ImageSize | Dynamic = Field(
         None, description="KerasHub image models: [height, width] (or one int for square), beats the "
-        "preprocessor's image size.")
+        "preprocessor's image size; or 'dynamic' for dynamic height and width (verified at two sizes).")
     audio_length: Positive = Field(
         None, description="KerasHub audio models: static number of audio samples of the encoder input "
         "(16000, one second at 16 kHz, when not given).")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .signature import InputHints
 
 DEFAULT_SEQUENCE_LENGTH = 128
+DYNAMIC = "dynamic"  # sequence_length / image_size: leave the dimension dynamic
 DEFAULT_AUDIO_LENGTH = 16000  # samples: one second at 16 kHz
 
 # Integer inputs whose values mean something: verification feeds valid values.
@@ -77,7 +78,7 @@ def length_limit(model, which: str = "sequence_length") -> tuple[int, str] | Non
 def sequence_length(model, settings: BuildSettings, which: str = "sequence_length") -> tuple[int, str]:
     """(length, where it came from): models.yaml > the preprocessor's ``which`` > the default
     (128, or the backbone's limit when that is shorter: ``default, capped by the backbone``)."""
-    if settings.sequence_length:
+    if settings.sequence_length and settings.sequence_length != DYNAMIC:
         return int(settings.sequence_length), "models.yaml"
     value = getattr(getattr(model, "preprocessor", None), which, None)
     if value:
@@ -100,7 +101,7 @@ def image_size(model, settings: BuildSettings, model_name: str) -> tuple[tuple[i
     """((height, width), where it came from): models.yaml > the preprocessor's image converter >
     the backbone's ``image_shape`` > the family's default (:data:`IMAGE_DEFAULTS`); else an error
     naming ``image_size``."""
-    if settings.image_size:
+    if settings.image_size and settings.image_size != DYNAMIC:
         return _pair(settings.image_size), "models.yaml"
     converter = getattr(getattr(model, "preprocessor", None), "image_converter", None)
     size = getattr(converter, "image_size", None)
@@ -123,12 +124,18 @@ def image_size(model, settings: BuildSettings, model_name: str) -> tuple[tuple[i
 @dataclass
 class Sizes:
     """The sizes that fill dynamic dimensions, each looked up once (by the rules above) and
-    remembered with where it came from, for the manifest's ``kerashub`` record."""
+    remembered with where it came from, for the manifest's ``kerashub`` record.
+
+    ``halved``: the second size set of a dynamic dimension (``sequence_length: dynamic`` /
+    ``image_size: dynamic``): the lengths or image size asked to be dynamic are half the first
+    set's, so that the dimensions that differ between the two sets are the dynamic ones, and each
+    set is one verification shape."""
 
     model: Any
     settings: BuildSettings
     model_name: str
     batch: int
+    halved: bool = False
     lengths: dict[str, tuple[int, str]] = field(default_factory=dict)  # which -> (value, from)
     image: tuple[tuple[int, int], str] | None = None  # ((height, width), from)
 
@@ -136,7 +143,8 @@ class Sizes:
         """The sequence length ``which`` (``encoder_sequence_length``, ...)."""
         if which not in self.lengths:
             self.lengths[which] = sequence_length(self.model, self.settings, which)
-        return self.lengths[which][0]
+        value = self.lengths[which][0]
+        return max(1, value // 2) if self.halved and self.settings.sequence_length == DYNAMIC else value
 
     def audio_length(self) -> int:
         """Audio samples per input: ``audio_length:`` in models.yaml, else one second at 16 kHz."""
@@ -157,14 +165,27 @@ class Sizes:
     def image_size(self) -> tuple[int, int]:
         if self.image is None:
             self.image = image_size(self.model, self.settings, self.model_name)
-        return self.image[0]
+        height, width = self.image[0]
+        if self.halved and self.settings.image_size == DYNAMIC:
+            return max(1, height // 2), max(1, width // 2)
+        return height, width
 
     def record(self) -> dict[str, Any]:
-        """``{which: {"value": ..., "from": ...}}`` for every size used."""
-        record: dict[str, Any] = {which: {"value": value, "from": origin}
-                                  for which, (value, origin) in self.lengths.items()}
+        """``{which: {"value": ..., "from": ...}}`` for every size used; a dynamic one
+        ``{"value": "dynamic", "from": "models.yaml", "verified_at": [first, second]}``."""
+        dynamic_length = self.settings.sequence_length == DYNAMIC
+        record: dict[str, Any] = {}
+        for which, (value, origin) in self.lengths.items():
+            record[which] = {"value": value, "from": origin}
+            if dynamic_length and which.endswith("sequence_length"):
+                record[which] = {"value": DYNAMIC, "from": "models.yaml",
+                                 "verified_at": [value, max(1, value // 2)]}
         if self.image is not None:
-            record["image_size"] = {"value": list(self.image[0]), "from": self.image[1]}
+            (height, width), origin = self.image
+            record["image_size"] = {"value": [height, width], "from": origin}
+            if self.settings.image_size == DYNAMIC:
+                record["image_size"] = {"value": DYNAMIC, "from": "models.yaml", "verified_at": [
+                    [height, width], [max(1, height // 2), max(1, width // 2)]]}
         return record
 
 
@@ -339,7 +360,8 @@ def hub_signature(model, settings: BuildSettings, model_name: str) -> HubSignatu
     from .signature import InputHints
 
     family = find_family(model)
-    sizes = Sizes(model, settings, model_name, _static_batch(settings, model_name))
+    batch = _static_batch(settings, model_name)
+    sizes = Sizes(model, settings, model_name, batch)
     struct = _named_inputs(model)
     record: dict[str, Any] = {"task": type(model).__name__, "registry_entry": family.task}
     vision = _multimodal_sizes(model, struct, record)
@@ -347,9 +369,31 @@ def hub_signature(model, settings: BuildSettings, model_name: str) -> HubSignatu
     _check_max_length(model, sizes.lengths, model_name)
     hints = InputHints(int_ranges=_int_ranges(model, inputs))
     record.update(sizes.record())
+    if DYNAMIC in (settings.sequence_length, settings.image_size):
+        halved = Sizes(model, settings, model_name, batch, halved=True)
+        second = [_static_input(family, halved, vision, name, tensor) for name, tensor in struct.items()]
+        hints.sample_shapes = [{item["name"]: list(item["shape"]) for item in shapes}
+                               for shapes in (inputs, second)]
+        for item, other in zip(inputs, second, strict=True):
+            pairs = zip(item["shape"], other["shape"], strict=True)
+            item["shape"] = [a if a == b else None for a, b in pairs]
+        _check_dynamic(settings, inputs, model_name)
     if family.fixed is not None:
         hints.fixed.update(family.fixed(inputs))
     return HubSignature(family, type(model).__name__, inputs, record, hints)
+
+
+def _check_dynamic(settings: BuildSettings, inputs: list[dict[str, Any]], model_name: str) -> None:
+    """A dynamic size asked for where no input has such a dimension is an error, not a no-op."""
+    if any(None in item["shape"] for item in inputs):
+        return
+    asked = "sequence_length" if settings.sequence_length == DYNAMIC else "image_size"
+    shapes = ", ".join(f"{item['name']} {item['shape']}" for item in inputs)
+    raise ManifestError(
+        f"{asked}: dynamic, but no input of this model has a {asked.replace('_', ' ')} dimension "
+        f"(its inputs: {shapes}). Remove it.",
+        model=model_name, field=asked,
+    )
 
 
 def _static_batch(settings: BuildSettings, model_name: str) -> int:

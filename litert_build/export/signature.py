@@ -273,8 +273,11 @@ class InputHints:
 
     ``int_ranges``: [low, high) per input name (token ids below the vocabulary size,
     padding masks of ones); ``fixed``: arrays used as they are (e.g. the positions of
-    image tokens in a multimodal prompt).
+    image tokens in a multimodal prompt); ``sample_shapes``: the shapes of each input for sample
+    0, 1, ... (cycled) where the artifact has dynamic dimensions and verification must try
+    several sizes.
     """
 
     int_ranges: dict[str, list[int]] = field(default_factory=dict)
     fixed: dict[str, np.ndarray] = field(default_factory=dict)
+    sample_shapes: list[dict[str, list[int]]] = field(default_factory=list)  # cycled, per sample

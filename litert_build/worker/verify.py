@@ -84,10 +84,11 @@ def random_inputs(serving: ServingFunction, samples: int, seed: int, int_range,
     rng = np.random.default_rng(seed)
     hints = hints or InputHints()
     batches = []
-    for _ in range(samples):
+    for index in range(samples):
+        sized = hints.sample_shapes[index % len(hints.sample_shapes)] if hints.sample_shapes else {}
         arrays = []
         for t in serving.signature.tensors:
-            shape = example_shape(t.shape)
+            shape = tuple(sized.get(t.name) or example_shape(t.shape))
             dtype = np.dtype(t.dtype)
             low, high = hints.int_ranges.get(t.name, int_range)
             if t.name in hints.fixed:
@@ -176,6 +177,14 @@ def _run_both(flatbuffer: bytes, serving: ServingFunction, inputs: list[list[np.
     return got, want
 
 
+def _joined(samples: list[np.ndarray]) -> np.ndarray:
+    """The samples as one float64 array [sample, ...]; flattened into one row when a dynamic
+    dimension gave them different shapes."""
+    if len({a.shape for a in samples}) == 1:
+        return np.stack(samples).astype(np.float64)
+    return np.concatenate([a.ravel() for a in samples]).astype(np.float64)[None]
+
+
 def _compare(name: str, got: list[np.ndarray], want: list[np.ndarray], metric: str, atol: float,
              rtol: float, min_sqnr: float | None) -> tuple[dict[str, Any], str | None]:
     """(the output's record: errors, SQNR, scale and the metric's value; why it fails, or None)
@@ -183,8 +192,7 @@ def _compare(name: str, got: list[np.ndarray], want: list[np.ndarray], metric: s
     sample (:class:`litert_build.export.compare.OutputErrors`)."""
     record: dict[str, Any] = {}
     if not all(np.isfinite(a).all() and np.isfinite(b).all() for a, b in zip(got, want, strict=True)):
-        problem = non_finite_problem(name, np.stack(got).astype(np.float64),
-                                     np.stack(want).astype(np.float64))
+        problem = non_finite_problem(name, _joined(got), _joined(want))
         if problem:
             return record, problem
     errors = OutputErrors(atol, rtol)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from shared.hub import BUILDERS, FAMILIES, SLOW, families_manifest
+from shared.hub import BUILDERS, DYNAMIC, FAMILIES, SLOW, families_manifest
 from shared.project import build_project, load_json
 
 
@@ -21,7 +21,7 @@ def _project(tmp_path_factory, label, names):
 
 @pytest.fixture(scope="module")
 def fast_families(tmp_path_factory):
-    return _project(tmp_path_factory, "families", [n for n in FAMILIES if n not in SLOW])
+    return _project(tmp_path_factory, "families", [n for n in FAMILIES if n not in SLOW] + list(DYNAMIC))
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +86,33 @@ def test_gemma3_vision_layout(fast_families):
     assert shapes["images"] == [1, 1, 28, 28, 3]  # one image per prompt (no preprocessor)
     assert shapes["vision_indices"] == [1, 4]  # (28 / 14)^2 vision tokens per image
     assert (meta["kerashub"]["images_per_prompt"], meta["kerashub"]["vision_tokens_per_image"]) == (1, 4)
+
+
+def test_a_dynamic_sequence_length_is_dynamic_verified_at_two_lengths_and_runs_at_others(fast_families):
+    """``sequence_length: dynamic``: the length dimension is -1 in the artifact, verification ran
+    at the capped default and at half of it, and the artifact matches Keras at a third length."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+    from shared.hub_families import bert
+
+    project, result = fast_families
+    meta = load_json(project / "artifacts/bert_dynamic/1/bert_dynamic.float32.json")
+    sig = meta["signatures"]["serving_default"]
+    assert [i["shape_signature"] for i in sig["inputs"]] == [[1, -1]] * 3
+    assert meta["kerashub"]["sequence_length"] == {"value": "dynamic", "from": "models.yaml",
+                                                   "verified_at": [64, 32]}  # max_sequence_length 64
+    assert meta["verification"]["status"] == "passed" and meta["flex_ops"] == []
+    runner = Interpreter(model_path=str(project / "artifacts/bert_dynamic/1/bert_dynamic.float32.tflite")
+                         ).get_signature_runner()
+    feed = {"token_ids": (np.arange(7, dtype=np.int32) * 5 % 50)[None],
+            "segment_ids": np.zeros((1, 7), np.int32), "padding_mask": np.ones((1, 7), np.int32)}
+    np.testing.assert_allclose(runner(**feed)["logits"], bert().predict(feed, verbose=0), atol=1e-5)
+
+
+def test_a_dynamic_length_that_needs_flex_ops_is_a_located_error(fast_families):
+    project, result = fast_families
+    assert ("llama_dynamic:float32: with sequence_length: dynamic the graph needs Select TF (Flex) ops, "
+            "which the stock LiteRT runtime cannot run: FlexStridedSlice. Static shapes (the default) "
+            "avoid them") in result.output, result.output
+    assert not list((project / "artifacts").glob("llama_dynamic/**/*.tflite"))
+    assert (project / "artifacts/llama/1/llama.float32.tflite").is_file()  # the others still built

@@ -51,15 +51,23 @@ FAMILIES = {
 }
 SLOW = {"retinanet", "deeplab_v3", "depth_anything"}
 
+# Models of the families project with a dynamic dimension (not static: checked on their own), and
+# the builder each one uses when it is not its own name.
+DYNAMIC = {"bert_dynamic": ("TextClassifier", ["token_ids", "segment_ids", "padding_mask"], ["logits"],
+                            "sequence_length: dynamic"),
+           "llama_dynamic": ("CausalLM", ["token_ids", "padding_mask"], ["logits"],
+                             "sequence_length: dynamic")}  # fails: Flex ops
+BUILDER_OF = {"bert_dynamic": "bert", "llama_dynamic": "llama"}
+
 
 def families_manifest(names) -> str:
     """models.yaml building ``names`` (sequence length 16, each family's extra settings)."""
     lines = ["schema: 1", "defaults:", "  sequence_length: 16", "models:"]
     for name in names:
-        extra = FAMILIES[name][3]
+        extra = {**FAMILIES, **DYNAMIC}[name][3]
         lines.append(f"  {name}:")
         lines.append('    version: "1"')
-        lines.append(f'    source: {{builder: "hub_families:{name}"}}')
+        lines.append(f'    source: {{builder: "hub_families:{BUILDER_OF.get(name, name)}"}}')
         if extra:
             lines.append(f"    {extra}")
     return "\n".join(lines) + "\n"

@@ -46,6 +46,13 @@ def falcon():
                                              hidden_dim=16, intermediate_dim=32), preprocessor=None)
 
 
+def bert():
+    _seed()
+    backbone = M.BertBackbone(vocabulary_size=VOCAB, num_layers=1, num_heads=2, hidden_dim=16,
+                              intermediate_dim=32, max_sequence_length=64)
+    return M.BertTextClassifier(backbone, num_classes=3, preprocessor=None)
+
+
 def deberta_v3():
     _seed()
     backbone = M.DebertaV3Backbone(vocabulary_size=VOCAB, num_layers=1, num_heads=2, hidden_dim=16,

@@ -81,6 +81,20 @@ def test_an_image_backbone_without_a_fixed_size_takes_its_family_default(hub):
     assert shapes(signature(classifier, image_size=[64, 96]))["images"] == [1, 64, 96, 3]  # given wins
 
 
+def test_a_dynamic_image_size_leaves_height_and_width_dynamic_with_two_verification_sizes(hub):
+    resnet = hub.models.ResNetBackbone(input_conv_filters=[64], input_conv_kernel_sizes=[3],
+                                       stackwise_num_filters=[64], stackwise_num_blocks=[1],
+                                       stackwise_num_strides=[1], block_type="basic_block")
+    sig = signature(resnet, image_size="dynamic")
+    assert shapes(sig)["images"] == [1, None, None, 3]
+    assert sig.record["image_size"] == {"value": "dynamic", "from": "models.yaml",
+                                        "verified_at": [[224, 224], [112, 112]]}
+    assert sig.hints.sample_shapes == [{"images": [1, 224, 224, 3]}, {"images": [1, 112, 112, 3]}]
+    with pytest.raises(ManifestError, match="image_size: dynamic, but no input of this model has an? "
+                                            "image size dimension .*token_ids \\[1, 32\\]"):
+        signature(tiny_bert(hub, 32), image_size="dynamic")
+
+
 def test_an_image_family_without_a_default_asks_for_image_size(hub, monkeypatch):
     from litert_build.export import kerashub
 

@@ -24,6 +24,14 @@ def check_ops(job: Job, converted: Converted) -> CheckedOps:
     floats = float_ops(flatbuffer)
     if inventory.custom and not settings.converter_options.allow_custom_ops:
         raise ConversionError(f"the graph needs custom ops {sorted(inventory.custom)}.")
+    dynamic = [f for f in ("sequence_length", "image_size") if getattr(settings, f, None) == "dynamic"]
+    if inventory.flex and not settings.allow_flex_ops and dynamic:
+        raise ConversionError(
+            f"with {' and '.join(f'{f}: dynamic' for f in dynamic)} the graph needs Select TF (Flex) "
+            f"ops, which the stock LiteRT runtime cannot run: {', '.join(sorted(inventory.flex))}. "
+            "Static shapes (the default) avoid them: that is why they are the default. Remove "
+            f"'{dynamic[0]}: dynamic', or set 'allow_flex_ops: true' and ship the Flex delegate."
+        )
     if inventory.flex and not settings.allow_flex_ops:
         raise ConversionError(
             f"the graph needs Select TF (Flex) ops, which the stock LiteRT runtime cannot run: "
