@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,13 @@ def _cell(value, fmt="{}") -> str:
     return "–" if value is None else fmt.format(value)
 
 
+def first_line(message: str | None) -> str:
+    """The failure's first line without the ``model:variant:`` prefix, shortened for a table cell."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", message or "no event").strip().splitlines()
+    line = re.sub(r"^[\w.-]+:float32: ", "", lines[0] if lines else "no message")
+    return (line[:200] + ("..." if len(line) > 200 else "")).replace("|", "\\|")
+
+
 def table(rows: list[dict]) -> str:
     out = ["| family | task | built | static | Flex-free | max abs error | s | size KB | note |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -106,8 +114,7 @@ def table(rows: list[dict]) -> str:
         built = "yes" if row["built"] and row.get("verified") == "passed" else "no"
         note = row["note"]
         if not row["built"]:
-            message = (row["message"] or "").strip().splitlines()
-            note = (message[-1] if message else "no event")[:160].replace("|", "\\|")
+            note = first_line(row["message"])
         out.append(
             f"| {row['family']} | {row['task']} | {built} | {_cell(row.get('static'))} | "
             f"{_cell(row.get('flex_free'))} | {_cell(row.get('max_abs_error'), '{:.1e}')} | "

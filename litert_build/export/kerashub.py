@@ -64,15 +64,30 @@ LENGTH_LIMITS = {
 
 
 def length_limit(model, which: str = "sequence_length") -> tuple[int, str] | None:
-    """(the longest ``which`` the backbone accepts, the attribute saying so), or None."""
+    """(the longest ``which`` the backbone accepts, the attribute saying so), or None.
+
+    Looked up on the backbone and on the sub-models it holds as attributes (``CLIPBackbone``'s
+    limit is its ``text_encoder.max_sequence_length``)."""
     backbone = getattr(model, "backbone", model)
-    names = LENGTH_LIMITS.get(which) or tuple(
-        name for name in sorted(vars(backbone)) if re.fullmatch(r"max_\w*sequence_length", name))
-    limits = [(int(value), name) for name in names
-              if isinstance(value := getattr(backbone, name, None), int) and value > 0]
-    if which in LENGTH_LIMITS:
-        limits = limits[:1]
+    limits = []
+    for prefix, holder in _length_holders(backbone):
+        names = LENGTH_LIMITS.get(which) or tuple(
+            name for name in sorted(vars(holder)) if re.fullmatch(r"max_\w*sequence_length", name))
+        found = [(int(value), prefix + name) for name in names
+                 if isinstance(value := getattr(holder, name, None), int) and value > 0]
+        limits += found[:1] if which in LENGTH_LIMITS else found
     return min(limits) if limits else None
+
+
+def _length_holders(backbone) -> list[tuple[str, Any]]:
+    """(attribute path prefix, object): the backbone, then the layers it holds as attributes."""
+    import keras
+
+    holders = [("", backbone)]
+    for attribute, value in sorted(vars(backbone).items()):
+        if isinstance(value, keras.layers.Layer) and not attribute.startswith("_"):
+            holders.append((f"{attribute}.", value))
+    return holders
 
 
 def sequence_length(model, settings: BuildSettings, which: str = "sequence_length") -> tuple[int, str]:
@@ -93,7 +108,9 @@ def sequence_length(model, settings: BuildSettings, which: str = "sequence_lengt
 IMAGE_DEFAULTS = {
     "ResNetBackbone": 224, "EfficientNetBackbone": 224, "MobileNetBackbone": 224,
     "DenseNetBackbone": 224, "VGGBackbone": 224, "HGNetV2Backbone": 224, "CSPNetBackbone": 256,
-    "XceptionBackbone": 299, "SAMBackbone": 1024,
+    "XceptionBackbone": 299, "SAMBackbone": 1024, "BASNetBackbone": 288, "DeepLabV3Backbone": 512,
+    "DFineBackbone": 640, "RetinaNetBackbone": 800, "MobileNetV5Backbone": 768,
+    "Gemma3nBackbone": 768,
 }
 
 
@@ -228,6 +245,17 @@ def audio_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
     return _filled(shape, sizes.audio_length())
 
 
+def backbone_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
+    """A backbone used bare: an audio encoder's inputs (beside an ``encoder_input_values``) take the
+    audio length, other ``encoder_``/``decoder_`` inputs their own lengths (Whisper's mel frames,
+    BART's token ids), the rest as most families."""
+    if name.startswith("encoder") and "encoder_input_values" in _named_inputs(sizes.model):
+        return audio_dims(sizes, name, shape, dtype)
+    if name.startswith(("encoder_", "decoder_")):
+        return seq2seq_dims(sizes, name, shape, dtype)
+    return image_or_text_dims(sizes, name, shape, dtype)
+
+
 SAM_PROMPTS = {"points": "points", "labels": "points", "boxes": "boxes", "masks": "masks"}
 
 
@@ -299,7 +327,7 @@ REGISTRY: tuple[Family, ...] = (
     Family("AudioToText", "audio", ("logits",), audio_dims),
     Family("Gemma3CausalLM", "multimodal", ("logits",), fixed=gemma3_vision_layout),
     Family("PaliGemmaCausalLM", "multimodal", ("logits",)),
-    Family("Backbone", "backbone"),
+    Family("Backbone", "backbone", (), backbone_dims),
 )
 
 

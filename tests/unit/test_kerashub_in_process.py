@@ -59,14 +59,27 @@ def test_an_explicit_length_past_the_backbone_is_still_an_error(hub):
         signature(tiny_bert(hub, 32), sequence_length=64)
 
 
-def test_an_encoder_decoder_backbone_takes_its_shortest_limit(hub):
+def test_an_encoder_decoder_backbone_takes_each_sides_own_limit(hub):
     whisper = hub.models.WhisperBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
                                          intermediate_dim=32, num_mels=8, max_encoder_sequence_length=64,
                                          max_decoder_sequence_length=24)
     sig = signature(whisper)
-    assert shapes(sig)["encoder_features"] == [1, 24, 8]
+    assert shapes(sig)["encoder_features"] == [1, 64, 8]  # mel frames: the encoder's own limit
     assert shapes(sig)["decoder_token_ids"] == [1, 24]
-    assert sig.record["sequence_length"]["from"] == "default, capped by the backbone"
+    assert sig.record["decoder_sequence_length"]["from"] == "default, capped by the backbone"
+
+
+def test_a_joint_backbone_takes_its_text_encoders_limit(hub):
+    clip = hub.models.CLIPBackbone(
+        vision_encoder=hub.models.CLIPVisionEncoder(patch_size=16, hidden_dim=16, num_layers=1, num_heads=2,
+                                                    intermediate_dim=32, image_shape=(32, 32, 3)),
+        text_encoder=hub.models.CLIPTextEncoder(vocabulary_size=50, embedding_dim=16, hidden_dim=16,
+                                                num_layers=1, num_heads=2, intermediate_dim=32,
+                                                max_sequence_length=16),
+        projection_dim=16)
+    sig = signature(clip)
+    assert shapes(sig) == {"images": [1, 32, 32, 3], "token_ids": [1, 16]}
+    assert sig.record["sequence_length"] == {"value": 16, "from": "default, capped by the backbone"}
 
 
 def test_an_image_backbone_without_a_fixed_size_takes_its_family_default(hub):
