@@ -37,7 +37,7 @@ from litert_build.store.files import atomic_write_bytes, dumps_manifest, remove_
 # Settings that shape the traced model (with the source): variants that agree on them can be
 # converted from one SavedModel.
 TRACE_FIELDS = ("safe_mode", "inputs", "outputs", "batch_size", "converter_options",
-                "sequence_length", "image_size", "audio_length", "prompts")
+                "sequence_length", "image_size", "audio_length", "prompts", "fold_masks")
 SESSIONS_ENV = "LITERT_BUILD_SESSIONS"  # 0: every variant in a worker of its own
 
 _RUN: dict[str, Any] = {"id": None, "specs": [], "owner": None}

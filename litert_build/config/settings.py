@@ -215,6 +215,10 @@ class VariantScoped(Settings):
     audio_length: Positive = Field(
         None, description="KerasHub audio models: static number of audio samples of the encoder input "
         "(16000, one second at 16 kHz, when not given).")
+    fold_masks: bool = Field(
+        False, description="KerasHub: let the converter fold attention masks and position biases into "
+        "constants (faster to run, but they grow with the square of the length). Default: computed at "
+        "run time.")
     prompts: Prompts = Field(
         None, description="KerasHub SAM: prompt counts, the static size of the points/labels, boxes "
         "and masks inputs (1 each when not given).")

@@ -35,12 +35,25 @@ def example_shape(shape) -> tuple[int, ...]:
 
 
 def _flatten_outputs(outputs) -> tuple[list[Any], str, list[str] | None]:
-    """(flat tensors, structure, dict keys or None)."""
+    """(flat tensors, structure, dict keys or None). A dict value that is a list or tuple of tensors
+    (D-FINE's per-layer hidden states) becomes one output per element, ``<key>_<i>``; ``None``
+    elements (attentions not computed) are left out."""
     if isinstance(outputs, dict):
-        for v in outputs.values():
-            if isinstance(v, (dict, list, tuple)):
+        values, keys = [], []
+        for key, value in outputs.items():
+            if isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, (dict, list, tuple)):
+                        raise ConversionError("nested output structures are not supported")
+                    if item is not None:
+                        values.append(item)
+                        keys.append(f"{key}_{i}")
+            elif isinstance(value, dict):
                 raise ConversionError("nested output structures are not supported")
-        return list(outputs.values()), "dict", [str(k) for k in outputs]
+            elif value is not None:
+                values.append(value)
+                keys.append(str(key))
+        return values, "dict", keys
     if isinstance(outputs, (list, tuple)):
         for v in outputs:
             if isinstance(v, (dict, list, tuple)):
@@ -94,10 +107,18 @@ def resolve_output_names(
 
 def make_serving_function(
     model, model_name: str, signature: InputSignature, manifest_outputs: list[str] | None,
-    default_outputs: tuple[str, ...] = (),
+    default_outputs: tuple[str, ...] = (), masks_at_run_time: bool = False,
 ) -> ServingFunction:
+    """The model as a traced function of named positional inputs returning named outputs.
+
+    ``masks_at_run_time``: while tracing, keep aranges and fills (the stuff of attention masks and
+    position biases) out of constant folding (:mod:`litert_build.export.runtime_constants`)."""
+    import contextlib
+
     import numpy as np
     import tensorflow as tf
+
+    from litert_build.export.runtime_constants import runtime_constants
 
     # One eager call tells us the output structure (and catches call errors early). Floats
     # are random rather than zeros, which break layers such as a matrix inverse; integers
@@ -121,10 +142,13 @@ def make_serving_function(
     by_key = isinstance(probe_out, dict)  # dict outputs are looked up by name
 
     def call(*flat):
-        outputs = model(*signature.pack(list(flat)), training=False)
-        if by_key:
-            return {name: outputs[name] for name in names}
-        values, _, _ = _flatten_outputs(outputs)
+        tracing = masks_at_run_time and tf.inside_function()  # eager calls (the reference) as they are
+        with runtime_constants(flat) if tracing else contextlib.nullcontext():
+            outputs = model(*signature.pack(list(flat)), training=False)
+        values, _, keys = _flatten_outputs(outputs)
+        if by_key:  # manifest names may list the keys in another order
+            by_name = dict(zip(keys, values, strict=True))
+            return {name: by_name[name] for name in names}
         return dict(zip(names, values, strict=True))
 
     specs = [tf.TensorSpec(t.shape, tf.as_dtype(t.dtype), name=t.name) for t in signature.tensors]

@@ -24,7 +24,7 @@ class OpInventory:
         return {"builtin": self.builtin, "flex": self.flex, "custom": self.custom}
 
 
-def _schema():
+def tflite_schema():
     from ai_edge_litert import schema_py_generated
 
     return schema_py_generated
@@ -37,7 +37,7 @@ def enum_names(enum_class) -> dict[int, str]:
 def op_names_of(model) -> list[str]:
     """The name of each operator code of a parsed model: the custom code (``FlexX``) or the
     builtin operator's name."""
-    op_names = enum_names(_schema().BuiltinOperator)
+    op_names = enum_names(tflite_schema().BuiltinOperator)
     names = []
     for i in range(model.OperatorCodesLength()):
         oc = model.OperatorCodes(i)
@@ -70,7 +70,7 @@ def operators(model) -> Iterator[tuple[Any, Any, str]]:
 
 
 def op_inventory(flatbuffer: bytes) -> OpInventory:
-    s = _schema()
+    s = tflite_schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
     op_names = enum_names(s.BuiltinOperator)
     codes = []
@@ -96,7 +96,7 @@ def op_inventory(flatbuffer: bytes) -> OpInventory:
 
 
 def _tensor_json(subgraph, index: int, name: str, position: int) -> dict[str, Any]:
-    s = _schema()
+    s = tflite_schema()
     types = enum_names(s.TensorType)
     tensor = subgraph.Tensors(index)
     shape = [int(d) for d in tensor.ShapeAsNumpy()] if tensor.ShapeLength() else []
@@ -128,7 +128,7 @@ def signatures(flatbuffer: bytes, input_order: list[str], output_order: list[str
     ``index`` is the position in the model's declared order (the order of the
     Keras model's inputs and outputs), which LiteRT's own listing does not keep.
     """
-    s = _schema()
+    s = tflite_schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
     result = {}
     for i in range(model.SignatureDefsLength()):
@@ -155,7 +155,7 @@ def float_ops(flatbuffer: bytes) -> dict[str, int]:
     variants, expands float16 weights); the ops after it are the ones listed. An empty
     result means the graph is fully integer.
     """
-    s = _schema()
+    s = tflite_schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
     float_types = {s.TensorType.FLOAT32, s.TensorType.FLOAT16}
     counts: Counter[str] = Counter()
@@ -177,7 +177,7 @@ MIN_WEIGHT_ELEMENTS = 1024  # TF's converter leaves smaller weights float on pur
 def float_weights(flatbuffer: bytes, min_elements: int = MIN_WEIGHT_ELEMENTS) -> dict[str, int]:
     """Ops (with counts) whose weight operand is still a float32 constant of at least
     ``min_elements`` values: in a quantized variant, weights the converter did not quantize."""
-    s = _schema()
+    s = tflite_schema()
     model = s.Model.GetRootAsModel(flatbuffer, 0)
     counts: Counter[str] = Counter()
     for subgraph, op, name in operators(model):

@@ -63,12 +63,20 @@ LENGTH_LIMITS = {
 }
 
 
+def backbone_of(model):
+    """The model's KerasHub backbone: the model itself when it is one (a bare ``DFineBackbone`` has
+    a ``.backbone`` of its own, its image encoder), else its ``backbone``."""
+    if any(c.__name__ == "Backbone" and c.__module__.startswith("keras_hub.") for c in type(model).__mro__):
+        return model
+    return getattr(model, "backbone", model)
+
+
 def length_limit(model, which: str = "sequence_length") -> tuple[int, str] | None:
     """(the longest ``which`` the backbone accepts, the attribute saying so), or None.
 
     Looked up on the backbone and on the sub-models it holds as attributes (``CLIPBackbone``'s
     limit is its ``text_encoder.max_sequence_length``)."""
-    backbone = getattr(model, "backbone", model)
+    backbone = backbone_of(model)
     limits = []
     for prefix, holder in _length_holders(backbone):
         names = LENGTH_LIMITS.get(which) or tuple(
@@ -124,10 +132,10 @@ def image_size(model, settings: BuildSettings, model_name: str) -> tuple[tuple[i
     size = getattr(converter, "image_size", None)
     if size and all(size):
         return _pair(tuple(size)), "preprocessor"
-    shape = getattr(getattr(model, "backbone", model), "image_shape", None)
+    shape = getattr(backbone_of(model), "image_shape", None)
     if shape and len(shape) == 3 and shape[0] and shape[1]:
         return (int(shape[0]), int(shape[1])), "backbone"
-    for cls in type(getattr(model, "backbone", model)).__mro__:
+    for cls in type(backbone_of(model)).__mro__:
         if cls.__name__ in IMAGE_DEFAULTS:
             return _pair(IMAGE_DEFAULTS[cls.__name__]), "default"
     raise ManifestError(
@@ -267,7 +275,7 @@ def sam_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
         return image_or_text_dims(sizes, name, shape, dtype)
     shape[1] = sizes.prompt_count(SAM_PROMPTS[name])
     if name == "masks":
-        encoder = getattr(sizes.model, "backbone", sizes.model).prompt_encoder
+        encoder = backbone_of(sizes.model).prompt_encoder
         height, width = encoder.image_embedding_size
         shape[2], shape[3] = 4 * int(height), 4 * int(width)
     return shape
@@ -317,6 +325,8 @@ class Family:
 REGISTRY: tuple[Family, ...] = (
     Family("CausalLM", "text", ("logits",)),
     Family("TextClassifier", "text", ("logits",)),
+    Family("MaskedLM", "text", ("logits",)),
+    Family("TextEmbedder", "text", ("embeddings",)),
     Family("Seq2SeqLM", "seq2seq", ("logits",), seq2seq_dims),
     Family("ImageClassifier", "image", ("logits",)),
     Family("ObjectDetector", "image"),
@@ -331,6 +341,22 @@ REGISTRY: tuple[Family, ...] = (
 )
 
 
+# Backbones whose masks and position biases stay folded even without fold_masks: computed at run
+# time they would need Flex ops (DeBERTa-v3's relative-position buckets are int64: Abs, Sign).
+FOLDED_MASKS = {"DebertaV3Backbone": "its run-time relative-position buckets would need Flex ops "
+                                     "(int64 Abs, Sign)"}
+
+
+def masks_policy(model, settings: BuildSettings) -> tuple[bool, str]:
+    """(keep masks and position biases computed at run time, what the manifest says about it)."""
+    if settings.fold_masks:
+        return False, "folded (fold_masks: true)"
+    for cls in type(backbone_of(model)).__mro__:
+        if cls.__name__ in FOLDED_MASKS:
+            return False, f"folded: {FOLDED_MASKS[cls.__name__]}"
+    return True, "computed at run time"
+
+
 @dataclass
 class HubSignature:
     family: Family
@@ -338,6 +364,7 @@ class HubSignature:
     inputs: list[dict[str, Any]]  # manifest-style: name, shape, dtype
     record: dict[str, Any] = field(default_factory=dict)  # what the manifest says about it
     hints: InputHints | None = None  # what valid verification inputs look like
+    masks_at_run_time: bool = False  # keep masks/position biases out of constant folding
 
     @property
     def default_outputs(self) -> tuple[str, ...]:
@@ -408,7 +435,8 @@ def hub_signature(model, settings: BuildSettings, model_name: str) -> HubSignatu
         _check_dynamic(settings, inputs, model_name)
     if family.fixed is not None:
         hints.fixed.update(family.fixed(inputs))
-    return HubSignature(family, type(model).__name__, inputs, record, hints)
+    at_run_time, record["masks"] = masks_policy(model, settings)
+    return HubSignature(family, type(model).__name__, inputs, record, hints, at_run_time)
 
 
 def _check_dynamic(settings: BuildSettings, inputs: list[dict[str, Any]], model_name: str) -> None:
@@ -470,7 +498,7 @@ def _static_input(family: Family, sizes: Sizes, vision: tuple[int, int], name: s
 def _int_ranges(model, inputs: list[dict[str, Any]]) -> dict[str, list[int]]:
     """[low, high) of valid values for verification: padding masks of ones, segment ids of
     zeros, token ids below the vocabulary size."""
-    vocabulary = getattr(getattr(model, "backbone", model), "vocabulary_size", None)
+    vocabulary = getattr(backbone_of(model), "vocabulary_size", None)
     int_ranges: dict[str, list[int]] = {}
     for item in inputs:
         if item["name"] in MASK_INPUTS:
@@ -479,6 +507,9 @@ def _int_ranges(model, inputs: list[dict[str, Any]]) -> dict[str, list[int]]:
             int_ranges[item["name"]] = [0, 1]
         elif vocabulary and item["name"].endswith("token_ids"):
             int_ranges[item["name"]] = [0, int(vocabulary)]
+        elif item["name"] == "mask_positions":  # positions into the token sequence
+            length = next(i["shape"][1] for i in inputs if i["name"].endswith("token_ids"))
+            int_ranges[item["name"]] = [0, int(length)]
     return int_ranges
 
 
@@ -490,7 +521,7 @@ def _multimodal_sizes(model, struct, record: dict[str, Any]) -> tuple[int, int]:
     """
     if "vision_indices" not in struct:
         return 0, 0
-    encoder = getattr(getattr(model, "backbone", model), "vision_encoder", None)
+    encoder = getattr(backbone_of(model), "vision_encoder", None)
     tokens = int(getattr(encoder, "num_vision_tokens_per_image", 0) or 0)
     per_prompt = getattr(getattr(model, "preprocessor", None), "max_images_per_prompt", None) or 1
     record["images_per_prompt"] = int(per_prompt)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from shared.hub import BUILDERS, DYNAMIC, FAMILIES, SLOW, families_manifest
+from shared.hub import BUILDERS, EXTRA_MODELS, FAMILIES, SLOW, families_manifest
 from shared.project import build_project, load_json
 
 
@@ -21,7 +21,7 @@ def _project(tmp_path_factory, label, names):
 
 @pytest.fixture(scope="module")
 def fast_families(tmp_path_factory):
-    return _project(tmp_path_factory, "families", [n for n in FAMILIES if n not in SLOW] + list(DYNAMIC))
+    return _project(tmp_path_factory, "families", [n for n in FAMILIES if n not in SLOW] + list(EXTRA_MODELS))
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,23 @@ def test_a_dynamic_length_that_needs_flex_ops_is_a_located_error(fast_families):
             "avoid them") in result.output, result.output
     assert not list((project / "artifacts").glob("llama_dynamic/**/*.tflite"))
     assert (project / "artifacts/llama/1/llama.float32.tflite").is_file()  # the others still built
+
+
+def test_masks_and_position_biases_are_computed_at_run_time_unless_folded(fast_families):
+    """T5 at 128 tokens: by default its relative-position biases and masks are computed at run
+    time (the artifact holds its weights and a few KB more; the manifest's ``constants`` says so);
+    ``fold_masks: true`` gives the converter's folded constants, three [1, 2, 128, 128] float32
+    biases among them. Both verify against Keras."""
+    project, _ = fast_families
+    ours, folded = (load_json(project / f"artifacts/{name}/1/{name}.float32.json")
+                    for name in ("t5_long", "t5_folded"))
+    for meta in (ours, folded):
+        assert meta["verification"]["status"] == "passed" and meta["flex_ops"] == []
+        assert meta["kerashub"]["encoder_sequence_length"]["value"] == 128
+    constants = ours["constants"]
+    assert constants["weights"] > 20_000
+    assert constants["computed"] < 8_192, constants
+    assert ours["artifact"]["size"] < constants["weights"] + 64 * 1024
+    largest = folded["constants"]["largest_computed"]
+    assert [(c["shape"], c["bytes"]) for c in largest] == [([1, 2, 128, 128], 131072)] * 3, largest
+    assert folded["artifact"]["size"] > ours["artifact"]["size"] + 3 * 131072

@@ -23,7 +23,7 @@ bb = keras_hub.models.GPT2Backbone(vocabulary_size=6, num_layers=1, num_heads=2,
 keras_hub.models.GPT2CausalLM(backbone=bb, preprocessor=pre).save_to_preset("presets/gpt2_tiny")
 """
 
-# family -> (registry entry, input names, output names, extra manifest settings)
+# family -> (registry entry, input names, output names, extra manifest settings, "; "-separated)
 FAMILIES = {
     "llama": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
     "gemma": ("CausalLM", ["token_ids", "padding_mask"], ["logits"], ""),
@@ -51,23 +51,28 @@ FAMILIES = {
 }
 SLOW = {"retinanet", "deeplab_v3", "depth_anything"}
 
-# Models of the families project with a dynamic dimension (not static: checked on their own), and
-# the builder each one uses when it is not its own name.
-DYNAMIC = {"bert_dynamic": ("TextClassifier", ["token_ids", "segment_ids", "padding_mask"], ["logits"],
-                            "sequence_length: dynamic"),
-           "llama_dynamic": ("CausalLM", ["token_ids", "padding_mask"], ["logits"],
-                             "sequence_length: dynamic")}  # fails: Flex ops
-BUILDER_OF = {"bert_dynamic": "bert", "llama_dynamic": "llama"}
+# More models of the families project, built from the families' builders with settings of their own
+# (checked by their own tests, not as families): a dynamic length, and T5's masks and position
+# biases at 128 tokens computed at run time (the default) or folded.
+SEQ2SEQ_INPUTS = ["encoder_token_ids", "encoder_padding_mask", "decoder_token_ids", "decoder_padding_mask"]
+EXTRA_MODELS = {
+    "bert_dynamic": ("TextClassifier", ["token_ids", "segment_ids", "padding_mask"], ["logits"],
+                     "sequence_length: dynamic"),
+    "llama_dynamic": ("CausalLM", ["token_ids", "padding_mask"], ["logits"],
+                      "sequence_length: dynamic"),  # fails: Flex ops
+    "t5_long": ("Seq2SeqLM", SEQ2SEQ_INPUTS, ["logits"], "sequence_length: 128"),
+    "t5_folded": ("Seq2SeqLM", SEQ2SEQ_INPUTS, ["logits"], "sequence_length: 128; fold_masks: true"),
+}
+BUILDER_OF = {"bert_dynamic": "bert", "llama_dynamic": "llama", "t5_long": "t5", "t5_folded": "t5"}
 
 
 def families_manifest(names) -> str:
     """models.yaml building ``names`` (sequence length 16, each family's extra settings)."""
     lines = ["schema: 1", "defaults:", "  sequence_length: 16", "models:"]
     for name in names:
-        extra = {**FAMILIES, **DYNAMIC}[name][3]
+        extra = {**FAMILIES, **EXTRA_MODELS}[name][3]
         lines.append(f"  {name}:")
         lines.append('    version: "1"')
         lines.append(f'    source: {{builder: "hub_families:{BUILDER_OF.get(name, name)}"}}')
-        if extra:
-            lines.append(f"    {extra}")
+        lines += [f"    {setting}" for setting in extra.split("; ") if setting]
     return "\n".join(lines) + "\n"

@@ -33,9 +33,10 @@ def check_ops(job: Job, converted: Converted) -> CheckedOps:
             f"'{dynamic[0]}: dynamic', or set 'allow_flex_ops: true' and ship the Flex delegate."
         )
     if inventory.flex and not settings.allow_flex_ops:
+        hub = " (a KerasHub model: try 'fold_masks: true' first)" if not settings.fold_masks else ""
         raise ConversionError(
             f"the graph needs Select TF (Flex) ops, which the stock LiteRT runtime cannot run: "
-            f"{', '.join(sorted(inventory.flex))}. Replace the layers that produce them, or set "
+            f"{', '.join(sorted(inventory.flex))}{hub}. Replace the layers that produce them, or set "
             "'allow_flex_ops: true' for this model in models.yaml and ship the Flex delegate "
             "with your app."
         )

@@ -55,6 +55,7 @@ def common_manifest(job: Job, flatbuffer: bytes, inventory: OpInventory, verific
     """The fields every signature manifest has, whatever made the artifact. ``weights_digest``
     is :func:`litert_build.worker.weights.weights_sha256` of the Keras model it was converted from
     (an AOT artifact: its base artifact's)."""
+    from litert_build.export.constants import constant_bytes_by_origin
     from litert_build.versions import tool_versions
 
     return {
@@ -66,6 +67,7 @@ def common_manifest(job: Job, flatbuffer: bytes, inventory: OpInventory, verific
         "artifact": {"file": job.tflite.name, "size": len(flatbuffer),
                      "sha256": hashlib.sha256(flatbuffer).hexdigest(), "layout": layout(flatbuffer)},
         "ops": inventory.to_json(),
+        "constants": constant_bytes_by_origin(flatbuffer),
         "flex_ops": sorted(inventory.flex),
         "inputs_xxh3": job.input_hashes,
         "build_key": job.cache_key,

@@ -13,12 +13,14 @@ from litert_build.worker.runner import step
 def trace(job: Job, loaded: LoadedModel, inputs: ModelInputs) -> Traced:
     """Trace the model behind :func:`litert_build.export.adapter.make_serving_function`; for a
     KerasHub model with the graph rewrites active (ops without a builtin kernel replaced by the
-    same math), whose descriptions the manifest lists."""
+    same math), whose descriptions the manifest lists, and its masks and position biases kept
+    computed at run time unless ``fold_masks``."""
     from litert_build.export.adapter import make_serving_function
     from litert_build.export.kerashub_rewrites import graph_rewrites
 
     model, hub = loaded.model, inputs.hub
     with graph_rewrites(model) if loaded.from_hub else contextlib.nullcontext([]) as rewrites:
         serving = make_serving_function(model, job.model, inputs.signature, job.settings.outputs,
-                                        hub.default_outputs if hub else ())
+                                        hub.default_outputs if hub else (),
+                                        masks_at_run_time=bool(hub and hub.masks_at_run_time))
     return Traced(serving, rewrites)
