@@ -108,6 +108,7 @@ def resolve_output_names(
 def make_serving_function(
     model, model_name: str, signature: InputSignature, manifest_outputs: list[str] | None,
     default_outputs: tuple[str, ...] = (), masks_at_run_time: bool = False,
+    probe_fixed: dict[str, Any] | None = None,
 ) -> ServingFunction:
     """The model as a traced function of named positional inputs returning named outputs.
 
@@ -123,9 +124,12 @@ def make_serving_function(
     # One eager call tells us the output structure (and catches call errors early). Floats
     # are random rather than zeros, which break layers such as a matrix inverse; integers
     # are zeros, a valid index for any embedding.
+    # Inputs the registry gives fixed values for (SAM 3's boxes) take those.
     rng = np.random.default_rng(0)
+    fixed = probe_fixed or {}
     probe = [
-        rng.standard_normal(example_shape(t.shape)).astype(t.dtype)
+        np.asarray(fixed[t.name], dtype=t.dtype).reshape(example_shape(t.shape)) if t.name in fixed
+        else rng.standard_normal(example_shape(t.shape)).astype(t.dtype)
         if np.issubdtype(np.dtype(t.dtype), np.floating)
         else np.zeros(example_shape(t.shape), dtype=t.dtype)
         for t in signature.tensors

@@ -83,6 +83,12 @@ def length_limit(model, which: str = "sequence_length") -> tuple[int, str] | Non
             name for name in sorted(vars(holder)) if re.fullmatch(r"max_\w*sequence_length", name))
         found = [(int(value), prefix + name) for name in names
                  if isinstance(value := getattr(holder, name, None), int) and value > 0]
+        queries = getattr(holder, "num_query_tokens", None)  # BLIP-2: they take positions too
+        if isinstance(queries, int) and queries > 0:
+            found = [(value - queries, f"{name} - num_query_tokens") for value, name in found]
+        labels = getattr(holder, "max_label_length", None)  # PARSeq: the labels and a start token
+        if which == "sequence_length" and isinstance(labels, int) and labels > 0:
+            found.append((labels + 1, f"{prefix}max_label_length + 1"))
         limits += found[:1] if which in LENGTH_LIMITS else found
     return min(limits) if limits else None
 
@@ -118,7 +124,7 @@ IMAGE_DEFAULTS = {
     "DenseNetBackbone": 224, "VGGBackbone": 224, "HGNetV2Backbone": 224, "CSPNetBackbone": 256,
     "XceptionBackbone": 299, "SAMBackbone": 1024, "BASNetBackbone": 288, "DeepLabV3Backbone": 512,
     "DFineBackbone": 640, "RetinaNetBackbone": 800, "MobileNetV5Backbone": 768,
-    "Gemma3nBackbone": 768,
+    "Gemma3nBackbone": 768, "VAEBackbone": 1024,
 }
 
 
@@ -290,24 +296,53 @@ def sam_prompts(inputs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def gemma3_vision_layout(inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Gemma3 with vision: a valid prompt layout for verification, image tokens right after the
-    first token (random ``vision_indices`` would not be valid). Nothing for a text-only Gemma3."""
+    """Gemma3-style vision (Gemma3, T5Gemma 2): a valid prompt layout for verification, image tokens
+    right after the first token (random ``vision_indices`` would not be valid). Nothing for a
+    text-only model."""
     import numpy as np
 
     shapes = {item["name"]: item["shape"] for item in inputs}
     if "vision_indices" not in shapes:
         return {}
     batch, count = shapes["vision_indices"]
-    length = shapes["token_ids"][1]
+    tokens = "token_ids" if "token_ids" in shapes else "encoder_token_ids"
+    length = shapes[tokens][1]
     if count + 1 > length:
         raise ManifestError(
             f"sequence_length {length} cannot hold the {count} image tokens of one prompt; set "
             f"sequence_length: to more than {count}.", field="sequence_length",
         )
-    indices = np.tile(np.arange(1, count + 1, dtype="int32"), (batch, 1))
-    mask = np.zeros((batch, length), dtype="int32")
-    mask[:, 1 : count + 1] = 1
-    return {"vision_indices": indices, "vision_mask": mask}
+    layout = {"vision_indices": np.tile(np.arange(1, count + 1, dtype="int32"), (batch, 1))}
+    if "vision_mask" in shapes:
+        layout["vision_mask"] = np.zeros((batch, length), dtype="int32")
+        layout["vision_mask"][:, 1 : count + 1] = 1
+    return layout
+
+
+SAM3_PROMPTS = {"boxes": "boxes", "box_labels": "boxes"}
+
+
+def sam3_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
+    """SAM 3: box prompts ``boxes`` [batch, boxes, 5] and ``box_labels`` [batch, boxes] have their
+    own count (``prompts: {boxes: N}``, 1 by default), text and image as most families."""
+    if name in SAM3_PROMPTS:
+        shape[1] = sizes.prompt_count(SAM3_PROMPTS[name])
+        return shape
+    return image_or_text_dims(sizes, name, shape, dtype)
+
+
+def sam3_prompts(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """SAM 3: valid box prompts for verification, [image index 0, centre x, centre y, width, height]
+    normalised, a centred box of half the image, labelled positive (random floats index out of
+    the image)."""
+    import numpy as np
+
+    shapes = {item["name"]: item["shape"] for item in inputs}
+    if "boxes" not in shapes:
+        return {}
+    boxes = np.zeros(shapes["boxes"], "float32")
+    boxes[..., 1:] = 0.5
+    return {"boxes": boxes, "box_labels": np.ones(shapes["box_labels"], "int32")}
 
 
 # ---------------------------------------------------------------------------- the registry
@@ -320,6 +355,27 @@ class Family:
     outputs: tuple[str, ...] = ()  # names when the task returns unnamed tensors
     dims: Callable[[Sizes, str, Shape, str], Shape] = image_or_text_dims  # fills dynamic dimensions
     fixed: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None  # fixed verification inputs
+    refused: str = ""  # why the task cannot be converted as it is, and what to do instead
+    refused_if: Callable[[Any], bool] | None = None  # refused only for such models (default: all)
+
+
+SD3_STAGES = (
+    "it generates with a Python loop around three models, and its graph is not one of them (it "
+    "runs one denoising step at a schedule the first call fixes: its num_steps input is ignored "
+    "after that). Convert the three stages as separate artifacts from builders: the text encoders "
+    "(backbone.clip_l and backbone.clip_g, CLIPTextEncoder), one denoising step (backbone.diffuser, "
+    "an MMDiT, with the sigmas as inputs) and the VAE decoder; see the README's 'Stable Diffusion 3'.")
+
+PATCH_VISION = (
+    "with a vision or audio encoder, its media inputs (Gemma 4's pixel_values as patches with their "
+    "position ids, Gemma 3n's images and audio features with their soft-token layouts) have no "
+    "static layout in litert-build's registry yet. The text-only model (no vision_encoder / "
+    "audio_encoder) converts zero-config.")
+
+
+def _has_media_encoder(model) -> bool:
+    backbone = backbone_of(model)
+    return any(getattr(backbone, name, None) is not None for name in ("vision_encoder", "audio_encoder"))
 
 
 REGISTRY: tuple[Family, ...] = (
@@ -337,6 +393,19 @@ REGISTRY: tuple[Family, ...] = (
     Family("AudioToText", "audio", ("logits",), audio_dims),
     Family("Gemma3CausalLM", "multimodal", ("logits",), fixed=gemma3_vision_layout),
     Family("PaliGemmaCausalLM", "multimodal", ("logits",)),
+    Family("Gemma3Backbone", "backbone", (), backbone_dims, fixed=gemma3_vision_layout),
+    Family("T5Gemma2Seq2SeqLM", "seq2seq", ("logits",), seq2seq_dims, fixed=gemma3_vision_layout),
+    Family("T5Gemma2Backbone", "backbone", (), backbone_dims, fixed=gemma3_vision_layout),
+    Family("SAM3PromptableConceptImageSegmenter", "image", (), sam3_dims, fixed=sam3_prompts),
+    Family("SAM3PromptableConceptBackbone", "backbone", (), sam3_dims, fixed=sam3_prompts),
+    Family("TextToImage", "generative", (), backbone_dims),  # Flux: its graph is one denoiser call
+    *(Family(task, "generative", refused=SD3_STAGES) for task in (
+        "StableDiffusion3TextToImage", "StableDiffusion3ImageToImage", "StableDiffusion3Inpaint",
+        "StableDiffusion3Backbone")),
+    *(Family(task, "multimodal", ("logits",), refused=PATCH_VISION, refused_if=_has_media_encoder)
+      for task in ("Gemma4CausalLM", "Gemma3nCausalLM")),
+    *(Family(task, "backbone", (), backbone_dims, refused=PATCH_VISION, refused_if=_has_media_encoder)
+      for task in ("Gemma4Backbone", "Gemma3nBackbone")),
     Family("Backbone", "backbone", (), backbone_dims),
 )
 
@@ -415,6 +484,8 @@ def hub_signature(model, settings: BuildSettings, model_name: str) -> HubSignatu
     from .signature import InputHints
 
     family = find_family(model)
+    if family.refused and (family.refused_if is None or family.refused_if(model)):
+        raise ConversionError(f"{type(model).__name__}: {family.refused}")
     batch = _static_batch(settings, model_name)
     sizes = Sizes(model, settings, model_name, batch)
     struct = _named_inputs(model)
@@ -521,8 +592,10 @@ def _multimodal_sizes(model, struct, record: dict[str, Any]) -> tuple[int, int]:
     """
     if "vision_indices" not in struct:
         return 0, 0
-    encoder = getattr(backbone_of(model), "vision_encoder", None)
-    tokens = int(getattr(encoder, "num_vision_tokens_per_image", 0) or 0)
+    backbone = backbone_of(model)
+    encoder = getattr(backbone, "vision_encoder", None)
+    tokens = int(getattr(encoder, "num_vision_tokens_per_image", 0)
+                 or getattr(backbone, "num_vision_tokens_per_image", 0) or 0)
     per_prompt = getattr(getattr(model, "preprocessor", None), "max_images_per_prompt", None) or 1
     record["images_per_prompt"] = int(per_prompt)
     record["vision_tokens_per_image"] = tokens

@@ -46,6 +46,45 @@ class _OpsWithMatmulFFT2:
         return q_real, q_imag
 
 
+_RWKV7_OP_ATTRS = ("RWKV7_OP", "RWKV7_OP_INFERENCE", "RWKV7_OP_RNN")
+
+
+def _rwkv7_delta_rule_unrolled(r, w, k, v, a, b, initial_state=None, output_final_state=True,
+                               head_first=False):
+    """keras-hub's ``rnn_generalized_delta_rule`` with each step's output kept in a Python list.
+
+    On the TensorFlow backend keras-hub collects the per-step outputs of its (already unrolled,
+    static-length) loop in a ``tf.TensorArray``, which the converter cannot lower
+    (TensorListReserve ... "does not dominate this use"). The state update, dtypes and return
+    values are the same; the outputs are combined with one ``stack`` instead.
+    """
+    from keras import ops
+    from keras_hub.src.models.rwkv7.rwkv7_layer import transpose_head
+
+    dtype = r.dtype
+    batch, length, heads, size = ops.shape(r)
+    r, w, k, v, a, b = (transpose_head(x, head_first) for x in (r, w, k, v, a, b))
+    w = ops.exp(-ops.exp(w))
+    if initial_state is not None:
+        state = ops.broadcast_to(initial_state, (batch, heads, size, size))
+    else:
+        state = ops.zeros((batch, heads, size, size))
+    state = ops.cast(state, "float32")
+    outs = []
+    for t in range(length):
+        kk = ops.reshape(k[:, t, :], (batch, heads, 1, size))
+        rr = ops.reshape(r[:, t, :], (batch, heads, size, 1))
+        vv = ops.reshape(v[:, t, :], (batch, heads, size, 1))
+        aa = ops.reshape(a[:, t, :], (batch, heads, size, 1))
+        bb = ops.reshape(b[:, t, :], (batch, heads, 1, size))
+        state = state * w[:, t, :, None, :] + state @ aa @ bb + vv @ kk
+        outs.append(ops.reshape(ops.cast(state @ rr, dtype), (batch, heads, size)))
+    out = ops.cast(ops.stack(outs, axis=1), dtype)
+    if output_final_state:
+        return out, state
+    return out
+
+
 def _uses(model, class_path: str) -> bool:
     import importlib
 
@@ -73,6 +112,15 @@ def graph_rewrites(model) -> Iterator[list[str]]:
         module = importlib.import_module("keras_hub.src.layers.modeling.f_net_encoder")
         patches.append((module, "ops", _OpsWithMatmulFFT2(module.ops)))
         applied.append("FNetEncoder: fft2 as DFT matrix products (no Flex FFT2D/Complex)")
+    if _uses(model, "keras_hub.src.models.rwkv7.rwkv7_layer.RWKV7TimeMix"):
+        # RWKV7TimeMix.__init__ binds the op functions to each instance, so patch the instances.
+        from keras_hub.src.models.rwkv7.rwkv7_layer import RWKV7TimeMix
+
+        for layer in model._flatten_layers():
+            if isinstance(layer, RWKV7TimeMix):
+                patches += [(layer, name, _rwkv7_delta_rule_unrolled) for name in _RWKV7_OP_ATTRS
+                            if hasattr(layer, name)]
+        applied.append("RWKV7TimeMix: the recurrence unrolled over the static length (no TensorArray)")
     originals = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     try:
         for obj, name, value in patches:

@@ -22,5 +22,6 @@ def trace(job: Job, loaded: LoadedModel, inputs: ModelInputs) -> Traced:
     with graph_rewrites(model) if loaded.from_hub else contextlib.nullcontext([]) as rewrites:
         serving = make_serving_function(model, job.model, inputs.signature, job.settings.outputs,
                                         hub.default_outputs if hub else (),
-                                        masks_at_run_time=bool(hub and hub.masks_at_run_time))
+                                        masks_at_run_time=bool(hub and hub.masks_at_run_time),
+                                        probe_fixed=hub.hints.fixed if hub and hub.hints else None)
     return Traced(serving, rewrites)
