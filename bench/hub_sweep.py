@@ -120,10 +120,13 @@ def table(rows: list[dict]) -> str:
             f"{_cell(row.get('flex_free'))} | {_cell(row.get('max_abs_error'), '{:.1e}')} | "
             f"{_cell(row['seconds'], '{:.0f}')} | {_cell(row.get('size') and row['size'] / 1024, '{:.0f}')} "
             f"| {note} |")
-    built = sum(1 for r in rows if r["built"] and r.get("verified") == "passed")
+    ok = [r for r in rows if r["built"] and r.get("verified") == "passed"]
+    families = {r["family"] for r in rows}
+    whole = families - {r["family"] for r in rows if r not in ok}
     out.append("")
-    out.append(f"Zero-config: {built} of {len(rows)} built, static and verified "
-               f"({100 * built / max(len(rows), 1):.0f}%).")
+    out.append(f"Zero-config: {len(ok)} of {len(rows)} models built, static, Flex-free and verified "
+               f"({100 * len(ok) / max(len(rows), 1):.1f}%); {len(whole)} of {len(families)} families "
+               f"with every model built ({100 * len(whole) / max(len(families), 1):.1f}%).")
     return "\n".join(out)
 
 
