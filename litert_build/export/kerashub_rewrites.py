@@ -85,6 +85,34 @@ def _rwkv7_delta_rule_unrolled(r, w, k, v, a, b, initial_state=None, output_fina
     return out
 
 
+def _sam3_label_embed_call(layer):
+    """``call`` for the ``label_embed`` Embedding of a SAM 3 geometry encoder: the same row
+    lookup, with negative indices wrapped by a floor-mod instead of keras' select.
+
+    keras-hub 0.32's backbone passes the box *mask* (bool) where the geometry encoder expects
+    the box labels, so the lookup's indices are ``cast(bool, int32)``. Keras' TF ``take``
+    wraps negative indices with ``where(i < 0, i + n, i)``; TensorFlow's converter folds
+    ``cast(bool) < 0`` to ``zeros_like`` of the bool tensor, and ``tfl.zeros_like`` has no
+    bool kernel (ConverterError). For every index in ``[-n, n)`` (the only ones a lookup
+    accepts) ``floormod(i, n)`` equals that select, and nothing is left to fold.
+    """
+
+    def call(inputs):
+        import tensorflow as tf
+        from keras import ops
+
+        indices = ops.cast(inputs, "int32")
+        embeddings = layer.embeddings
+        rows = tf.math.floormod(indices, tf.constant(int(embeddings.shape[0]), "int32"))
+        return ops.cast(tf.gather(ops.convert_to_tensor(embeddings), rows, axis=0),
+                        layer.compute_dtype)
+
+    return call
+
+
+_ABSENT = object()
+
+
 def _uses(model, class_path: str) -> bool:
     import importlib
 
@@ -121,11 +149,26 @@ def graph_rewrites(model) -> Iterator[list[str]]:
                 patches += [(layer, name, _rwkv7_delta_rule_unrolled) for name in _RWKV7_OP_ATTRS
                             if hasattr(layer, name)]
         applied.append("RWKV7TimeMix: the recurrence unrolled over the static length (no TensorArray)")
-    originals = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    if _uses(model, "keras_hub.src.models.sam3.sam3_geometry_encoder.SAM3GeometryEncoder"):
+        from keras_hub.src.models.sam3.sam3_geometry_encoder import SAM3GeometryEncoder
+
+        for layer in model._flatten_layers():
+            embed = getattr(layer, "label_embed", None) if isinstance(
+                layer, SAM3GeometryEncoder) else None
+            if embed is not None and getattr(embed, "embeddings", None) is not None:
+                patches.append((embed, "call", _sam3_label_embed_call(embed)))
+        applied.append("SAM3GeometryEncoder: label embedding gathered with floor-mod index "
+                       "wrapping (no bool zeros_like)")
+    # An attribute the object did not hold itself (a method from its class) is deleted on
+    # exit instead of being set back, so the class's own stays in effect.
+    originals = [(obj, name, vars(obj).get(name, _ABSENT)) for obj, name, _ in patches]
     try:
         for obj, name, value in patches:
             setattr(obj, name, value)
         yield applied
     finally:
-        for obj, name, value in originals:
-            setattr(obj, name, value)
+        for obj, name, value in reversed(originals):
+            if value is _ABSENT:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, value)
