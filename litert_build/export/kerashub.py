@@ -319,6 +319,41 @@ def gemma3_vision_layout(inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return layout
 
 
+def gemma4_dims(sizes: Sizes, name: str, shape: Shape, dtype: str) -> Shape:
+    """Gemma 4 with vision: one image per prompt as its square patch grid, ``pixel_values``
+    [batch, 1, patches, 3 x patch_size^2] and ``pixel_position_ids`` [batch, 1, patches, 2]
+    ((image_size / patch_size)^2 patches); text inputs as most families."""
+    encoder = backbone_of(sizes.model).vision_encoder
+    if encoder is None:  # text-only
+        return image_or_text_dims(sizes, name, shape, dtype)
+    patch = int(encoder.patch_size)
+    patches = (int(encoder.image_size) // patch) ** 2
+    if name == "pixel_values":
+        return [shape[0], 1, patches, 3 * patch * patch]
+    if name == "pixel_position_ids":
+        return [shape[0], 1, patches, 2]
+    return image_or_text_dims(sizes, name, shape, dtype)
+
+
+def gemma4_layout(inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Gemma 4 with vision: the Gemma 3 prompt layout, the patch grid's (x, y) positions and text
+    positions 0..length-1 (random ones would not be valid)."""
+    import numpy as np
+
+    shapes = {item["name"]: item["shape"] for item in inputs}
+    layout = gemma3_vision_layout(inputs)
+    if "pixel_position_ids" in shapes:
+        batch, images, patches, _ = shapes["pixel_position_ids"]
+        side = int(round(patches ** 0.5))
+        grid = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="xy"), -1)
+        layout["pixel_position_ids"] = np.broadcast_to(
+            grid.reshape(1, 1, patches, 2), (batch, images, patches, 2)).astype("int32")
+    if "position_ids" in shapes:
+        batch, length = shapes["position_ids"]
+        layout["position_ids"] = np.tile(np.arange(length, dtype="int32"), (batch, 1))
+    return layout
+
+
 SAM3_PROMPTS = {"boxes": "boxes", "box_labels": "boxes"}
 
 
@@ -366,11 +401,10 @@ SD3_STAGES = (
     "(backbone.clip_l and backbone.clip_g, CLIPTextEncoder), one denoising step (backbone.diffuser, "
     "an MMDiT, with the sigmas as inputs) and the VAE decoder; see the README's 'Stable Diffusion 3'.")
 
-PATCH_VISION = (
-    "with a vision or audio encoder, its media inputs (Gemma 4's pixel_values as patches with their "
-    "position ids, Gemma 3n's images and audio features with their soft-token layouts) have no "
-    "static layout in litert-build's registry yet. The text-only model (no vision_encoder / "
-    "audio_encoder) converts zero-config.")
+MEDIA_LAYOUT = (
+    "with a vision or audio encoder, its media inputs (images and audio features with their "
+    "soft-token layouts) have no static layout in litert-build's registry yet. The text-only model "
+    "(no vision_encoder / audio_encoder) converts zero-config.")
 
 
 def _has_media_encoder(model) -> bool:
@@ -402,10 +436,11 @@ REGISTRY: tuple[Family, ...] = (
     *(Family(task, "generative", refused=SD3_STAGES) for task in (
         "StableDiffusion3TextToImage", "StableDiffusion3ImageToImage", "StableDiffusion3Inpaint",
         "StableDiffusion3Backbone")),
-    *(Family(task, "multimodal", ("logits",), refused=PATCH_VISION, refused_if=_has_media_encoder)
-      for task in ("Gemma4CausalLM", "Gemma3nCausalLM")),
-    *(Family(task, "backbone", (), backbone_dims, refused=PATCH_VISION, refused_if=_has_media_encoder)
-      for task in ("Gemma4Backbone", "Gemma3nBackbone")),
+    Family("Gemma4CausalLM", "multimodal", ("logits",), gemma4_dims, fixed=gemma4_layout),
+    Family("Gemma4Backbone", "backbone", (), gemma4_dims, fixed=gemma4_layout),
+    Family("Gemma3nCausalLM", "multimodal", ("logits",), refused=MEDIA_LAYOUT, refused_if=_has_media_encoder),
+    Family("Gemma3nBackbone", "backbone", (), backbone_dims, refused=MEDIA_LAYOUT,
+           refused_if=_has_media_encoder),
     Family("Backbone", "backbone", (), backbone_dims),
 )
 

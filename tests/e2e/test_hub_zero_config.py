@@ -22,11 +22,15 @@ BUILT = {
     "vision:sam_image_segmenter": {"images": [1, 64, 64, 3], "points": [1, 1, 2], "labels": [1, 1],
                                    "boxes": [1, 1, 2, 2], "masks": [1, 1, 16, 16, 1]},
     "multimodal:t5gemma2_seq2seq_lm": None,  # shapes checked below: a vision layout
+    "multimodal:gemma4_vision_causal_lm": {  # one image as its 8 x 8 grid of 4-pixel patches
+        "padding_mask": [1, 128], "position_ids": [1, 128], "token_ids": [1, 128],
+        "pixel_position_ids": [1, 1, 64, 2], "pixel_values": [1, 1, 64, 48], "vision_indices": [1, 16],
+        "vision_mask": [1, 128]},
 }
 REFUSED = {
     "multimodal:sd3_text_to_image": "StableDiffusion3TextToImage: it generates with a Python loop "
                                     "around three models",
-    "multimodal:gemma4_vision_causal_lm": "Gemma4CausalLM: with a vision or audio encoder",
+    "multimodal:gemma3n_causal_lm": "Gemma3nCausalLM: with a vision or audio encoder",
 }
 
 
