@@ -4,4 +4,4 @@ Importing this package is cheap on purpose: TensorFlow and Keras are imported on
 inside the conversion worker (``litert_build.worker.main``), never here.
 """
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"

@@ -50,7 +50,7 @@ def test_version_names_the_tools_that_shape_artifacts(tmp_path):
     code, output = run_listing_heavy_imports(tmp_path, "--version")
     assert code == 0, output
     lines = dict(line.split(" ", 1) for line in output.splitlines()[:-1])
-    assert lines["litert-build"] == "0.5.0"
+    assert lines["litert-build"] == "0.6.0"
     assert {"tensorflow", "keras", "keras-hub", "ai-edge-litert", "python"} <= set(lines)
 
 
