@@ -21,6 +21,8 @@ BUILT = {
     "multimodal:clip_backbone": {"images": [1, 32, 32, 3], "token_ids": [1, 16]},  # the text encoder's 16
     "vision:sam_image_segmenter": {"images": [1, 64, 64, 3], "points": [1, 1, 2], "labels": [1, 1],
                                    "boxes": [1, 1, 2, 2], "masks": [1, 1, 16, 16, 1]},
+    "vision:segformer_image_segmenter": {"images": [1, 32, 32, 3]},  # ImageSegmenter entry
+    "vision:depth_anything_depth_estimator": {"images": [1, 56, 56, 3]},  # DepthEstimator entry
     "multimodal:t5gemma2_seq2seq_lm": None,  # shapes checked below: a vision layout
     "multimodal:gemma4_vision_causal_lm": {  # one image as its 8 x 8 grid of 4-pixel patches
         "padding_mask": [1, 128], "position_ids": [1, 128], "token_ids": [1, 128],
