@@ -17,26 +17,27 @@ models:
 '''
 
 
-def save_weights(project, name, seed):
+def save_weights(project, seeds: dict[str, int]) -> None:
+    """``w/<name>.weights.h5`` for each name, seeded (one Python process for all)."""
     run_python(project, f"""
         import keras
         from zoo import dense
-        keras.utils.set_random_seed({seed})
-        dense().save_weights("w/{name}.weights.h5")
+        for name, seed in {seeds!r}.items():
+            keras.utils.set_random_seed(seed)
+            dense().save_weights(f"w/{{name}}.weights.h5")
     """)
 
 
 def test_only_changed_model_rebuilds_and_clean_removes(tmp_path):
     project = write_project(tmp_path, {"zoo.py": module(DENSE), "models.yaml": MANIFEST})
     (project / "w").mkdir()
-    save_weights(project, "alpha", 1)
-    save_weights(project, "beta", 2)
+    save_weights(project, {"alpha": 1, "beta": 2, "alpha_next": 3})
 
     first = run_build(project)
     assert first.returncode == 0, first.output
     assert sorted(first.executed) == ["convert:alpha:float32", "convert:beta:float32"]
 
-    save_weights(project, "alpha", 3)  # new bytes for alpha only
+    (project / "w/alpha_next.weights.h5").replace(project / "w/alpha.weights.h5")  # new bytes for alpha only
     second = run_build(project)
     assert second.returncode == 0, second.output
     assert second.executed == ["convert:alpha:float32"]
