@@ -8,7 +8,10 @@ of it folded relative-position biases. Inside :func:`runtime_constants` the back
 ``arange``/``ones``/``zeros``/``full`` add an *opaque zero* to their values (element 0 of a model
 input times 0, which no folder can evaluate): the shapes stay static, the values are identical, and
 nothing built from them folds. ``tf.linalg.band_part`` (sliding-window masks) is replaced by the same
-comparison of run-time iotas, because its lowering stores [M, N] index constants.
+comparison of run-time iotas, because its lowering stores [M, N] index constants; ``tf.ones_like`` /
+``tf.zeros_like`` become run-time fills (Keras' attention starts its mask as a [batch, heads, T, T]
+``ones_like``), and a rank-5 comparison with a constant (Keras' Softmax mask, Gemma's 5-D attention)
+compares with a run-time scalar, which the converter would otherwise broadcast and store.
 
 The price is computing those tensors on every call (measured on tiny models at 1024 tokens: Bloom
 unchanged, a Gemma 2-like model +13%, T5 6.7x); ``fold_masks: true`` keeps them folded.
@@ -43,7 +46,21 @@ def runtime_constants(inputs: Sequence[Any]) -> Iterator[None]:
         yield
         return
     zero = opaque_zero(tensors[0])
-    originals = {name: getattr(backend_numpy, name) for name in ("arange", "ones", "zeros", "full")}
+    names = ("arange", "ones", "zeros", "full", "greater")
+    originals = {name: getattr(backend_numpy, name) for name in names}
+
+    def compared(original):
+        """A comparison of a tensor of rank 5 or more with a constant (Keras' Softmax: ``mask >
+        0.5`` on [batch, kv_heads, groups, T, S]): the converter broadcasts the constant to the
+        full shape for kernels that broadcast 4-D only, and stores it; a run-time scalar is
+        broadcast at run time instead."""
+        def make(x1, x2):
+            x1 = tf.convert_to_tensor(x1)
+            constant = not tf.is_tensor(x2) or tf.get_static_value(x2) is not None
+            if x1.shape.rank is not None and x1.shape.rank > 4 and constant:
+                x2 = shifted(tf.convert_to_tensor(x2), tf.convert_to_tensor(x2).dtype)
+            return original(x1, x2)
+        return make
 
     def shifted(value, dtype):
         if dtype == tf.bool:
@@ -66,8 +83,19 @@ def runtime_constants(inputs: Sequence[Any]) -> Iterator[None]:
 
     replacements = {"arange": arange, "ones": filled("ones", lambda *a, **k: 1),
                     "zeros": filled("zeros", lambda *a, **k: 0),
-                    "full": filled("full", lambda shape, fill_value, *a, **k: fill_value)}
-    band_part = tf.linalg.band_part
+                    "full": filled("full", lambda shape, fill_value, *a, **k: fill_value),
+                    "greater": compared(originals["greater"])}
+    band_part, ones_like, zeros_like = tf.linalg.band_part, tf.ones_like, tf.zeros_like
+
+    def like(original, value: int):
+        """``tf.ones_like``/``zeros_like`` as a run-time fill: Keras' attention builds its combined
+        mask as ``ones_like(logits, bool)``, a [batch, heads, T, T] splat otherwise."""
+        def make(x, dtype=None, name=None, **kwargs):
+            x = tf.convert_to_tensor(x)
+            if not x.shape.is_fully_defined() or x.shape.num_elements() < 2:
+                return original(x, dtype=dtype, name=name, **kwargs)
+            return tf.fill(x.shape.as_list(), shifted(value, tf.as_dtype(dtype or x.dtype)))
+        return make
 
     def runtime_band_part(x, num_lower, num_upper, name=None):
         x = tf.convert_to_tensor(x)
@@ -80,12 +108,16 @@ def runtime_constants(inputs: Sequence[Any]) -> Iterator[None]:
                               tf.logical_or(upper < 0, -offset <= upper))
         return tf.where(keep, x, tf.zeros_like(x))
 
+    patched_tf = {"ones_like": like(ones_like, 1), "zeros_like": like(zeros_like, 0)}
     try:
         for name, function in replacements.items():
             setattr(backend_numpy, name, function)
         tf.linalg.band_part = runtime_band_part
+        for name, function in patched_tf.items():
+            setattr(tf, name, function)
         yield
     finally:
         for name, function in originals.items():
             setattr(backend_numpy, name, function)
         tf.linalg.band_part = band_part
+        tf.ones_like, tf.zeros_like = ones_like, zeros_like

@@ -63,6 +63,9 @@ def test_builds_static_flex_free_and_verified(zero_config, builder):
     assert meta["flex_ops"] == [] and meta["ops"]["custom"] == {}
     assert meta["verification"]["status"] == "passed", meta["verification"]
     assert meta["kerashub"]["masks"] == "computed at run time"
+    # no mask, bias or splat folded into the artifact: a few KB at most (Gemma 4 at 128 tokens stored
+    # a 64 KB [1, 1, 1, 128, 128] splat before the rank-5 comparison was kept at run time)
+    assert meta["constants"]["computed"] < 16 * 1024, meta["constants"]
 
 
 def test_t5gemma2_gets_a_valid_vision_layout(zero_config):
