@@ -1,8 +1,9 @@
 """KerasHub families, built tiny from constructors, through doit: static shapes, meaningful names,
 builtin ops only (stock runtime) and parity with Keras.
 
-The multi-megabyte vision families of ``shared.hub.SLOW`` (RetinaNet, DeepLabV3, Depth Anything) are
-built by ``bench/kerashub.py`` and ``bench/hub_sweep.py``, not here (test-time budget);
+The families of ``shared.hub.SLOW`` (RetinaNet, DeepLabV3, Depth Anything: multi-megabyte vision models;
+Mistral, Qwen, Phi-3, Falcon: the decoder path Llama and Gemma take here) are built by
+``bench/kerashub.py`` and ``bench/hub_sweep.py``, not here (test-time budget);
 tests/e2e/test_hub_zero_config.py builds a light segmenter and depth estimator instead."""
 
 from __future__ import annotations

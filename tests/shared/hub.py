@@ -49,7 +49,9 @@ FAMILIES = {
     "deeplab_v3": ("ImageSegmenter", ["inputs"], ["logits"], "image_size: [64, 64]"),
     "depth_anything": ("DepthEstimator", ["images"], ["depths"], ""),
 }
-SLOW = {"retinanet", "deeplab_v3", "depth_anything"}
+# Built by the benchmarks only (test-time budget): multi-megabyte vision models, and decoder LMs that take
+# the very path Llama and Gemma take in the test (bench/hub_sweep.py builds every family).
+SLOW = {"retinanet", "deeplab_v3", "depth_anything", "mistral", "qwen", "phi3", "falcon"}
 
 # More models of the families project, built from the families' builders with settings of their own
 # (checked by their own tests, not as families): a dynamic length, and T5's masks and position
